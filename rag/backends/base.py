@@ -1,0 +1,99 @@
+"""The answer-backend interface.
+
+A backend turns a question and numbered passages into a :class:`Draft`: a
+list of claims (answer sentences), each naming the passages, and where known
+the exact sentence spans, that support it. The pipeline, not the backend,
+numbers citations, maps spans to the original files and renders ``[n]``
+markers, so every backend cites the same way.
+
+Adding a backend means adding one module with one :class:`AnswerBackend`
+subclass and registering its name in ``rag.backends.BACKENDS`` (or through
+the ``ragqa.backends`` entry-point group from another package).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ..schema import Passage
+from ..script import Script
+
+#: What a refusal says, in the reader's script.
+REFUSAL = {
+    "zh-Hans": "文章没有提到这一点。",
+    "zh-Hant": "文章沒有提到這一點。",
+    "en": "The articles do not say.",
+}
+
+
+class BackendError(RuntimeError):
+    """A backend could not answer (server down, timeout, bad key, missing
+    model file...). The message is one line meant for the reader."""
+
+
+@dataclass
+class Claim:
+    """One answer sentence and its support.
+
+    Attributes:
+        text: the sentence as shown, in the reader's script, without markers.
+        support: ``(passage_index, span)`` pairs; ``passage_index`` is 0-based
+            into the request's passages; ``span`` is the supporting
+            ``[start, end)`` in the repaired article text, or None to let the
+            pipeline find the best-matching sentence of that passage.
+    """
+
+    text: str
+    support: list[tuple[int, tuple[int, int] | None]] = field(default_factory=list)
+
+
+@dataclass
+class Draft:
+    """A backend's answer before citation numbering."""
+
+    claims: list[Claim]
+    refused: bool = False
+    lead: str = ""  # text shown before the claims, e.g. "According to the articles:"
+    notice: str = ""
+
+
+@dataclass
+class AnswerRequest:
+    """What a backend gets.
+
+    Attributes:
+        question: the standalone question (follow-ups already rewritten).
+        script: the reader's script; answers must be written in it.
+        passages: retrieved passages, best first; passage i is ``[i+1]`` in
+            prompts.
+        kb: the knowledge base (articles' text, the embedder).
+    """
+
+    question: str
+    script: Script
+    passages: list[Passage]
+    kb: object
+
+
+class AnswerBackend(ABC):
+    """Base class of answer backends."""
+
+    #: The name users pick it by (CLI ``--backend``, UI picker).
+    name: str = ""
+
+    @abstractmethod
+    def answer(self, request: AnswerRequest) -> Draft:
+        """Answer from the passages only.
+
+        Raises:
+            BackendError: the backend cannot answer right now.
+        """
+
+    def stream(self, request: AnswerRequest) -> Iterator[str | Draft]:
+        """Yield text pieces as they are generated, then the final Draft.
+
+        The default (for backends that do not generate) yields the Draft only.
+        """
+        yield self.answer(request)

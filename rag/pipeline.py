@@ -1,0 +1,184 @@
+"""The question-answering pipeline: question -> retrieval -> answer backend
+-> verified, numbered citations into the original files.
+
+    >>> from rag.pipeline import QAPipeline
+    >>> qa = QAPipeline.open()                       # builds the index on first use
+    >>> ans = qa.ask("深圳人工智能基金群規模多大？")
+    >>> ans.answer                                   # Traditional, with [n] markers
+    >>> ans.citations[0].start, ans.citations[0].end # offsets in the original file
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from .backends import DEFAULT_BACKEND, REFUSAL, AnswerBackend, AnswerRequest, Draft, get_backend
+from .knowledge_base import IndexSettings, KnowledgeBase, open_knowledge_base
+from .retrieval import TOP_K, make_retriever, retrieve
+from .schema import Answer, Citation, Passage
+from .script import Script, detect_script
+from .text import clean_question
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 1)
+
+
+def best_supporting_span(passage: Passage, claim: str) -> tuple[int, int]:
+    """The sentence of ``passage`` sharing the most characters with ``claim``
+    (both compared in Simplified), as a span of the repaired article text."""
+    from .chunking import sentence_spans
+    from .script import to_simplified
+
+    claim_chars = set(to_simplified(claim))
+    best, best_overlap = (passage.clean_start, passage.clean_end), -1.0
+    for s, e in sentence_spans(passage.text):
+        sent = passage.text_simplified[s:e].strip()
+        if not sent:
+            continue
+        overlap = len(claim_chars & set(sent)) / max(1, len(set(sent)))
+        if overlap > best_overlap:
+            lead = len(passage.text[s:e]) - len(passage.text[s:e].lstrip())
+            best = (passage.clean_start + s + lead, passage.clean_start + s + lead + len(sent))
+            best_overlap = overlap
+    return best
+
+
+class QAPipeline:
+    """Retriever + answer backend over one knowledge base.
+
+    Args:
+        kb: an opened :class:`KnowledgeBase`.
+        retriever: retriever name (see ``rag.retrieval.RETRIEVERS``).
+        backend: backend name (see ``rag.backends.BACKENDS``) or instance.
+        k: passages retrieved per question.
+
+    Raises:
+        ValueError: unknown retriever or backend name.
+    """
+
+    def __init__(self, kb: KnowledgeBase, retriever: str = "dense", backend: str | AnswerBackend = DEFAULT_BACKEND, k: int = TOP_K):
+        self.kb = kb
+        self.retriever_name = retriever
+        self.k = k
+        self.retriever = make_retriever(kb, retriever, k)
+        self.backend = backend if isinstance(backend, AnswerBackend) else get_backend(backend)
+
+    @classmethod
+    def open(cls, settings: IndexSettings | None = None, rebuild: bool = False, **kwargs) -> "QAPipeline":
+        """Open (building if needed) the knowledge base and a pipeline on it.
+
+        Raises:
+            CorpusError, EmbeddingModelError: see :func:`open_knowledge_base`.
+        """
+        return cls(open_knowledge_base(settings, rebuild=rebuild), **kwargs)
+
+    # -- the steps -------------------------------------------------------
+    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
+        """Top-``k`` passages for a (standalone) question, best first."""
+        retriever = self.retriever if k in (None, self.k) else make_retriever(self.kb, self.retriever_name, k)
+        return retrieve(self.kb, retriever, question)
+
+    def cite(self, draft: Draft, passages: list[Passage], script: Script) -> tuple[str, list[Citation]]:
+        """Render a draft: number citations by first use, map every supporting
+        span to the original file, append ``[n]`` markers."""
+        numbers: dict[tuple[str, tuple[int, int]], int] = {}
+        citations: list[Citation] = []
+        parts = []
+        for claim in draft.claims:
+            markers = []
+            for index, span in claim.support:
+                if not 0 <= index < len(passages):
+                    continue  # a backend citing a passage it was not given
+                p = passages[index]
+                span = span or best_supporting_span(p, claim.text)
+                key = (p.doc, span)
+                if key not in numbers:
+                    numbers[key] = len(numbers) + 1
+                    article = self.kb.articles[p.doc]
+                    start, end = article.repaired.original_span(*span)
+                    citations.append(
+                        Citation(
+                            n=numbers[key],
+                            doc=p.doc,
+                            title=p.title,
+                            newspaper=p.newspaper,
+                            date=p.date,
+                            text=article.original[start:end],
+                            start=start,
+                            end=end,
+                            quote=article.repaired.text[span[0] : span[1]],
+                            passage=p.text,
+                            passage_start=p.orig_start,
+                            passage_end=p.orig_end,
+                            quote_in_passage=(max(0, span[0] - p.clean_start), min(len(p.text), span[1] - p.clean_start)),
+                        )
+                    )
+                markers.append(f"[{numbers[key]}]")
+            parts.append(claim.text + "".join(dict.fromkeys(markers)))
+        sep = " " if script == "en" else ""
+        text = sep.join(([draft.lead] if draft.lead else []) + parts)
+        return text, citations
+
+    # -- the whole path --------------------------------------------------
+    def ask(self, question: str, history: list[str] | None = None, k: int | None = None) -> Answer:
+        """Answer one question.
+
+        Args:
+            question: in Simplified or Traditional Chinese or English.
+            history: earlier questions of the conversation, oldest first.
+            k: passages to retrieve (default: the pipeline's).
+
+        Returns:
+            :class:`Answer`; ``answer`` is in the question's script.
+
+        Raises:
+            QuestionError: empty, too long, or no words.
+            BackendError: the backend failed (callers may fall back).
+        """
+        answer = None
+        for item in self.ask_stream(question, history=history, k=k):
+            if isinstance(item, Answer):
+                answer = item
+        return answer
+
+    def ask_stream(self, question: str, history: list[str] | None = None, k: int | None = None) -> Iterator[str | Answer]:
+        """Like :meth:`ask`, yielding generated text pieces first (generative
+        backends), then the final :class:`Answer`."""
+        t0 = time.perf_counter()
+        question = clean_question(question)
+        script = detect_script(question)
+        standalone = question
+        passages = self.retrieve(standalone, k)
+        t_retrieved = time.perf_counter()
+        request = AnswerRequest(question=standalone, script=script, passages=passages, kb=self.kb)
+        draft = None
+        for item in self.backend.stream(request):
+            if isinstance(item, Draft):
+                draft = item
+            else:
+                yield item
+        if draft is None or draft.refused or not draft.claims:
+            text, citations, refused = REFUSAL[script], [], True
+        else:
+            text, citations = self.cite(draft, passages, script)
+            refused = not citations
+            if refused:
+                text = REFUSAL[script]
+        yield Answer(
+            question=question,
+            standalone_question=standalone,
+            answer=text,
+            refused=refused,
+            citations=citations,
+            script=script,
+            backend=self.backend.name,
+            notice=draft.notice if draft else "",
+            passages=passages,
+            timings_ms={
+                "retrieve": round((t_retrieved - t0) * 1000, 1),
+                "answer": _ms(t_retrieved),
+                "total": _ms(t0),
+            },
+        )

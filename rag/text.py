@@ -1,0 +1,88 @@
+"""Question checks and keyword extraction (jieba) shared by the retrievers and
+answerers."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+
+import jieba
+
+from .script import to_simplified
+
+jieba.setLogLevel(logging.WARNING)
+
+#: Longest question accepted, in characters. Questions are a sentence or two;
+#: 2,000 characters leave room for pasted context while keeping the e5 input
+#: (512 tokens) meaningful.
+MAX_QUESTION_CHARS = 2000
+
+# Question words and function words that carry no topic (Simplified; English).
+STOPWORDS = frozenset(
+    """的 了 吗 呢 吧 啊 是 在 有 和 与 及 或 等 也 都 就 又 还 被 把 对 从 为 以 于 其 这 那 这个 那个 哪 哪个 哪些 哪里 什么 甚么
+    多少 几 几个 如何 怎么 怎样 为什么 谁 何 何时 什么时候 请问 请 根据 文章 报道 提到 说 表示 认为 指出 中 里 上 下 个 之 所 我 你 他 她 它 们
+    我们 你们 他们 会 能 可以 要 将 该 此 各 每 吗 哪一 哪家 哪位 一个 一 是否 有没有 还有 呢 多 大 些 方面 情况 问题 内容 主要 具体 哪种
+    the a an of to in on for and or is are was were be been what which who whom whose when where why how does do did
+    about with from by at as that this these those it its their there has have had according article articles say says said""".split()
+)
+_WORD = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked as given; the message says why."""
+
+
+def clean_question(question: str | None) -> str:
+    """Validate and tidy a question.
+
+    Control characters are removed, whitespace runs become one space.
+
+    Raises:
+        QuestionError: empty or whitespace-only, or longer than
+            :data:`MAX_QUESTION_CHARS`.
+    """
+    if question is None:
+        raise QuestionError("please type a question")
+    text = "".join(" " if ch in "\t\n\r" else ch for ch in str(question))
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co"))
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
+            "Please ask a shorter question."
+        )
+    if not _WORD.search(text):
+        raise QuestionError("please type a question (it is empty or has no words)")
+    return text
+
+
+@lru_cache(maxsize=4096)
+def tokenize(text: str) -> tuple[str, ...]:
+    """jieba tokens of the Simplified form of ``text``, lower-cased, without
+    whitespace or punctuation (search-engine mode, so long words also yield
+    their parts)."""
+    simplified = to_simplified(text).lower()
+    return tuple(t for t in jieba.lcut_for_search(simplified) if _WORD.search(t) and not t.isspace())
+
+
+def keywords(text: str) -> tuple[str, ...]:
+    """Topic-bearing tokens of ``text``: :func:`tokenize` minus stopwords,
+    deduplicated in order."""
+    seen = []
+    for t in tokenize(text):
+        if t not in STOPWORDS and t not in seen:
+            seen.append(t)
+    return tuple(seen)
+
+
+def keyword_coverage(question_keywords: tuple[str, ...], passage_simplified: str) -> float:
+    """Share of the question's keywords found verbatim in the passage,
+    weighted by keyword length in characters (capped at 4): in [0, 1]."""
+    if not question_keywords:
+        return 0.0
+    text = passage_simplified.lower()
+    total = sum(min(len(k), 4) for k in question_keywords)
+    found = sum(min(len(k), 4) for k in question_keywords if k in text)
+    return found / total
