@@ -27,8 +27,21 @@ from .text import tokenize
 
 log = logging.getLogger(__name__)
 
-#: Bump when the index layout or the text pipeline (repair, chunking) changes.
+#: Bump when the index layout changes. Changes to the text pipeline are
+#: caught by TEXT_PIPELINE_MODULES' fingerprint.
 INDEX_FORMAT = 1
+#: Modules whose code decides what is indexed; their source hash is part of
+#: the manifest, so editing them triggers a rebuild.
+TEXT_PIPELINE_MODULES = ("ocr_repair.py", "chunking.py", "sentences.py", "corpus.py", "script.py", "text.py")
+
+
+def text_pipeline_fingerprint() -> str:
+    """sha256 over the source of :data:`TEXT_PIPELINE_MODULES`."""
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for name in TEXT_PIPELINE_MODULES:
+        h.update((here / name).read_bytes())
+    return h.hexdigest()
 DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 
@@ -100,6 +113,7 @@ def expected_manifest(settings: IndexSettings) -> dict:
     spec = resolve_model(settings.embed_model)
     return {
         "format": INDEX_FORMAT,
+        "text_pipeline_sha256": text_pipeline_fingerprint(),
         "embedding_prefixes": [spec.query_prefix, spec.passage_prefix],
         "corpus_dir": str(Path(settings.corpus_dir).resolve()),
         "corpus_sha256": corpus_fingerprint(settings.corpus_dir),

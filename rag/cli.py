@@ -1,0 +1,179 @@
+"""``ragqa``: build the index, ask questions, run the UI and the eval.
+
+    ragqa index [--rebuild]
+    ragqa ask "QUESTION" [--json] [--k N] [--backend NAME] [--retriever NAME]
+    ragqa ui [--host H] [--port P]
+    ragqa eval --gold eval/gold.jsonl [--compare] [--out DIR] [--json]
+
+Every error is one line on stderr and exit status 2 (1 for an unexpected
+failure); never a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from .backends import DEFAULT_BACKEND, BackendError, available_backends
+from .corpus import CorpusError
+from .knowledge_base import DEFAULT_CORPUS, IndexSettings
+from .retrieval import RETRIEVERS, TOP_K
+from .text import QuestionError
+
+EXIT_USAGE = 2
+
+
+def _settings(args) -> IndexSettings:
+    return IndexSettings(
+        corpus_dir=Path(args.corpus),
+        index_dir=Path(args.index_dir) if args.index_dir else None,
+        embed_model=args.embed_model,
+    )
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", default=os.environ.get("RAGQA_CORPUS", str(DEFAULT_CORPUS)), help="folder of .txt/.md articles (default: the project's corpus/)")
+    p.add_argument("--index-dir", default=None, help="where the index lives (default: $RAGQA_INDEX_DIR or ~/.cache/ragqa/indexes/...)")
+    p.add_argument("--embed-model", default=None, help="sentence-transformers name or folder (default: $RAGQA_EMBED_MODEL or the offline e5-small)")
+
+
+def _pipeline_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--k", type=int, default=TOP_K, help=f"passages retrieved per question (default {TOP_K})")
+    p.add_argument("--backend", default=os.environ.get("RAGQA_BACKEND", DEFAULT_BACKEND), help="answer backend: " + ", ".join(sorted(available_backends())))
+    p.add_argument("--retriever", default=os.environ.get("RAGQA_RETRIEVER", "dense"), choices=sorted(RETRIEVERS))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ragqa", description="Cited question answering over Chinese news articles.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build (or check) the index")
+    _common(p)
+    p.add_argument("--rebuild", action="store_true", help="rebuild even when up to date")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ask", help="answer one question with citations")
+    _common(p)
+    _pipeline_options(p)
+    p.add_argument("question")
+    p.add_argument("--history", action="append", default=[], help="an earlier question of the conversation (repeatable, oldest first)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("ui", help="serve the Gradio chat UI")
+    _common(p)
+    _pipeline_options(p)
+    p.add_argument("--host", default=os.environ.get("RAGQA_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("RAGQA_PORT", "7860")))
+    p.set_defaults(func=cmd_ui)
+
+    p = sub.add_parser("eval", help="answer-quality eval on a gold file")
+    _common(p)
+    _pipeline_options(p)
+    p.add_argument("--gold", default="eval/gold.jsonl", help="gold JSONL file (see README, Evaluation)")
+    p.add_argument("--pipeline", choices=["app", "baseline"], default="app", help="'baseline': plain llama-index defaults")
+    p.add_argument("--compare", action="store_true", help="run several configurations and print one table")
+    p.add_argument("--out", default=None, help="folder for report.json, report.md and breakdown.png")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--limit", type=int, default=None, help="only the first N gold items (quick checks)")
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def cmd_index(args) -> int:
+    from .knowledge_base import open_knowledge_base
+
+    kb = open_knowledge_base(_settings(args), rebuild=args.rebuild)
+    m = kb.manifest
+    state = "built" if kb.rebuilt else "up to date"
+    print(f"index {state}: {m['n_chunks']} chunks from {len(kb.articles)} articles, model {m['embed_model']}, "
+          f"chunk {m['chunk_size']}/{m['chunk_overlap']} chars; build {m.get('build_seconds')} s; "
+          f"open {sum(kb.timings_ms.values()) / 1000:.1f} s")
+    return 0
+
+
+def _print_answer(ans) -> None:
+    print(ans.answer)
+    if ans.notice:
+        print(f"\n({ans.notice})")
+    if ans.standalone_question != ans.question:
+        print(f"\n(searched for: {ans.standalone_question})")
+    if ans.citations:
+        print("\nSources:")
+        for c in ans.citations:
+            where = " · ".join(x for x in (c.newspaper, c.date or "") if x)
+            print(f"[{c.n}] {c.title}{' — ' + where if where else ''} ({c.doc}, chars {c.start}-{c.end})")
+            print(f"    「{c.quote}」")
+
+
+def cmd_ask(args) -> int:
+    from .pipeline import QAPipeline
+
+    qa = QAPipeline.open(_settings(args), retriever=args.retriever, backend=args.backend, k=args.k)
+    ans = qa.ask(args.question, history=args.history)
+    if args.json:
+        print(json.dumps(ans.to_json(), ensure_ascii=False, indent=1))
+    else:
+        _print_answer(ans)
+    return 0
+
+
+def cmd_ui(args) -> int:
+    import ui
+
+    ui.serve(settings=_settings(args), host=args.host, port=args.port, backend=args.backend, retriever=args.retriever, k=args.k)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluation import run_cli
+
+    return run_cli(args, _settings(args))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    if args.command != "ask" or not args.verbose:
+        _quiet_libraries()
+    if getattr(args, "k", 1) is not None and getattr(args, "k", 1) < 1:
+        parser.error("--k must be at least 1")
+    try:
+        return args.func(args)
+    except (QuestionError, CorpusError, BackendError, ValueError, FileNotFoundError) as exc:
+        print(f"ragqa: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001 - one line, not a traceback
+        from embeddings.model import EmbeddingModelError
+
+        if isinstance(exc, EmbeddingModelError):
+            print(f"ragqa: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        if args.verbose:
+            raise
+        print(f"ragqa: unexpected error: {type(exc).__name__}: {exc} (run with -v for details)", file=sys.stderr)
+        return 1
+
+
+def _quiet_libraries() -> None:
+    """Hide download/progress chatter of transformers and sentence-transformers."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        import transformers
+
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
