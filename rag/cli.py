@@ -21,7 +21,7 @@ from pathlib import Path
 from .backends import DEFAULT_BACKEND, BackendError, available_backends
 from .corpus import CorpusError
 from .knowledge_base import DEFAULT_CORPUS, IndexSettings
-from .retrieval import RETRIEVERS, TOP_K
+from .retrieval import DEFAULT_RETRIEVER, RETRIEVERS, TOP_K
 from .text import QuestionError
 
 EXIT_USAGE = 2
@@ -44,7 +44,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--k", type=int, default=TOP_K, help=f"passages retrieved per question (default {TOP_K})")
     p.add_argument("--backend", default=os.environ.get("RAGQA_BACKEND", DEFAULT_BACKEND), help="answer backend: " + ", ".join(sorted(available_backends())))
-    p.add_argument("--retriever", default=os.environ.get("RAGQA_RETRIEVER", "dense"), choices=sorted(RETRIEVERS))
+    p.add_argument("--retriever", default=os.environ.get("RAGQA_RETRIEVER", DEFAULT_RETRIEVER), choices=sorted(RETRIEVERS))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--k must be at least 1")
     try:
         return args.func(args)
-    except (QuestionError, CorpusError, BackendError, ValueError, FileNotFoundError) as exc:
+    except (QuestionError, CorpusError, BackendError, ValueError, FileNotFoundError) as exc:  # GoldFileError is a ValueError
         print(f"ragqa: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - one line, not a traceback

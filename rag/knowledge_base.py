@@ -22,6 +22,7 @@ from embeddings.vector_index import build_vector_index, load_vector_index, read_
 
 from .chunking import CHUNK_OVERLAP, CHUNK_SIZE, chunk_articles
 from .corpus import Article, corpus_fingerprint, load_corpus
+from .keyword_search import BM25Index
 from .sentences import SentenceTable
 from .text import tokenize
 
@@ -75,6 +76,7 @@ class KnowledgeBase:
         index: llama-index ``VectorStoreIndex`` over FAISS.
         embedder: llama-index embedding model (shared by index and answerers).
         sentences: every sentence with its embedding (for answerers).
+        bm25: the keyword index over the chunks.
         manifest: what the index was built from, plus ``build_seconds``.
         rebuilt: True when this call built the index.
     """
@@ -84,6 +86,7 @@ class KnowledgeBase:
     index: VectorStoreIndex
     embedder: object
     sentences: SentenceTable
+    bm25: BM25Index
     manifest: dict
     rebuilt: bool = False
     timings_ms: dict = field(default_factory=dict)
@@ -152,6 +155,7 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
         try:
             index = load_vector_index(index_dir, embedder)
             sentences = SentenceTable.load(index_dir)
+            bm25 = BM25Index.load(index_dir)
             manifest = stored
         except Exception as exc:  # corrupt files: rebuild rather than fail
             log.warning("index at %s unreadable (%s); rebuilding", index_dir, exc)
@@ -161,12 +165,14 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
         nodes = chunk_articles(list(articles.values()), settings.chunk_size, settings.chunk_overlap)
         built = {}
 
-        def add_sentence_table(folder: Path) -> None:  # timed and swapped in with the index
+        def add_sentences_and_bm25(folder: Path) -> None:  # timed and swapped in with the index
             built["sentences"] = SentenceTable.build(list(articles.values()), embedder)
             built["sentences"].save(folder)
+            built["bm25"] = BM25Index.build(nodes)
+            built["bm25"].save(folder)
 
-        index = build_vector_index(nodes, embedder, index_dir, expected, extra=add_sentence_table)
-        sentences = built["sentences"]
+        index = build_vector_index(nodes, embedder, index_dir, expected, extra=add_sentences_and_bm25)
+        sentences, bm25 = built["sentences"], built["bm25"]
         manifest = read_manifest(index_dir)
     nodes = {nid: node for nid, node in index.docstore.docs.items() if isinstance(node, TextNode)}
     timings = {
@@ -174,4 +180,4 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
         "model_load_ms": round((t_model - t_corpus) * 1000, 1),
         "index_ms": round((time.perf_counter() - t_model) * 1000, 1),
     }
-    return KnowledgeBase(articles, nodes, index, embedder, sentences, manifest, rebuilt=bool(stale) or rebuild, timings_ms=timings)
+    return KnowledgeBase(articles, nodes, index, embedder, sentences, bm25, manifest, rebuilt=bool(stale) or rebuild, timings_ms=timings)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from .backends import DEFAULT_BACKEND, REFUSAL, AnswerBackend, AnswerRequest, Draft, get_backend
 from .knowledge_base import IndexSettings, KnowledgeBase, open_knowledge_base
-from .retrieval import TOP_K, make_retriever, retrieve
+from .retrieval import DEFAULT_RETRIEVER, TOP_K, make_retriever, retrieve
 from .schema import Answer, Citation, Passage
 from .script import Script, detect_script
 from .text import clean_question
@@ -58,7 +58,7 @@ class QAPipeline:
         ValueError: unknown retriever or backend name.
     """
 
-    def __init__(self, kb: KnowledgeBase, retriever: str = "dense", backend: str | AnswerBackend = DEFAULT_BACKEND, k: int = TOP_K):
+    def __init__(self, kb: KnowledgeBase, retriever: str = DEFAULT_RETRIEVER, backend: str | AnswerBackend = DEFAULT_BACKEND, k: int = TOP_K):
         self.kb = kb
         self.retriever_name = retriever
         self.k = k

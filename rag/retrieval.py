@@ -10,6 +10,7 @@ from __future__ import annotations
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore
 
+from .keyword_search import BM25Retriever, HybridRetriever
 from .knowledge_base import KnowledgeBase
 from .schema import Passage
 from .script import to_simplified
@@ -23,10 +24,27 @@ def dense_retriever(kb: KnowledgeBase, k: int = TOP_K) -> BaseRetriever:
     return kb.index.as_retriever(similarity_top_k=k)
 
 
-RETRIEVERS = {"dense": dense_retriever}
+def bm25_retriever(kb: KnowledgeBase, k: int = TOP_K) -> BaseRetriever:
+    """BM25 over jieba tokens (rag.keyword_search)."""
+    return BM25Retriever(kb.bm25, kb.nodes, k)
 
 
-def make_retriever(kb: KnowledgeBase, name: str = "dense", k: int = TOP_K) -> BaseRetriever:
+#: Passages each retriever contributes to hybrid fusion.
+HYBRID_K_EACH = 20
+
+
+def hybrid_retriever(kb: KnowledgeBase, k: int = TOP_K) -> BaseRetriever:
+    """Dense + BM25, reciprocal rank fusion (rag.keyword_search)."""
+    each = max(k, HYBRID_K_EACH)
+    return HybridRetriever(dense_retriever(kb, each), bm25_retriever(kb, each), k)
+
+
+RETRIEVERS = {"dense": dense_retriever, "bm25": bm25_retriever, "hybrid": hybrid_retriever}
+#: The app's retriever (chosen by ``ragqa eval --compare``; see README).
+DEFAULT_RETRIEVER = "hybrid"
+
+
+def make_retriever(kb: KnowledgeBase, name: str = DEFAULT_RETRIEVER, k: int = TOP_K) -> BaseRetriever:
     """Build a retriever by name (see :data:`RETRIEVERS`).
 
     Raises:
@@ -58,7 +76,7 @@ def to_passage(kb: KnowledgeBase, hit: NodeWithScore) -> Passage:
         orig_start=meta["orig_start"],
         orig_end=meta["orig_end"],
         score=float(hit.score or 0.0),
-        scores={},
+        scores=dict(hit.node.metadata.get("retrieval_scores") or {"dense": float(hit.score or 0.0)}),
     )
 
 

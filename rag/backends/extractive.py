@@ -20,7 +20,8 @@ from ..text import keywords
 from .base import AnswerBackend, AnswerRequest, Claim, Draft
 
 #: Weights of sentence cosine, keyword coverage and the passage's retrieval
-#: score in a sentence's score. Starting values; set from the eval.
+#: rank prior (1 for the first passage, falling linearly to 1/k for the
+#: last; scale-free, so it works with any retriever). Set from the eval.
 W_COSINE, W_COVERAGE, W_PASSAGE = 0.6, 0.25, 0.15
 #: Refuse when the best passage cosine is below the script's floor AND the
 #: best sentence covers less than MIN_COVERAGE of the question's keyword
@@ -83,10 +84,12 @@ class ExtractiveBackend(AnswerBackend):
         cos = table.vectors[rows] @ q
         kws = keywords(request.question)
         idf, unseen = kb.keyword_idf, kb.unseen_idf()
+        n = len(request.passages)
         for c, cs in zip(cands, cos):
             c.cosine = float(cs)
             c.coverage = weighted_coverage(kws, to_simplified(c.text), idf, unseen)
-            c.score = W_COSINE * c.cosine + W_COVERAGE * c.coverage + W_PASSAGE * request.passages[c.passage_index].score
+            prior = (n - c.passage_index) / n
+            c.score = W_COSINE * c.cosine + W_COVERAGE * c.coverage + W_PASSAGE * prior
         return sorted(cands, key=lambda c: -c.score)
 
     def should_refuse(self, request: AnswerRequest, ranked: list[Candidate]) -> bool:

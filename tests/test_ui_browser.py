@@ -1,0 +1,242 @@
+"""Drive the Gradio chat UI (ui.py) in headless Chromium with Playwright.
+
+The module builds its own index in a temporary folder (about 30 s the first
+time), serves the app on a free local port, and asks questions through the
+page like a reader would. Skipped when /usr/bin/chromium or the playwright
+package is missing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+SCREENSHOT = Path("/tmp/ui_screenshot.png")
+ANSWER_TIMEOUT_MS = 60_000
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} not found: the browser tests need Debian's chromium", allow_module_level=True)
+if importlib.util.find_spec("playwright") is None:
+    pytest.skip("the playwright package is not installed (pip install playwright)", allow_module_level=True)
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+import ui  # noqa: E402
+from rag.backends import BACKENDS, AnswerBackend, BackendError  # noqa: E402
+from rag.knowledge_base import IndexSettings  # noqa: E402
+from rag.pipeline import QAPipeline  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+
+# -- test backends that fail, to check the extractive fallback ---------------
+
+
+class BrokenBackend(AnswerBackend):
+    """Cannot even start (like an LLM backend whose server is down)."""
+
+    name = "broken-test"
+
+    def __init__(self, **options):
+        raise BackendError("test server is down")
+
+    def answer(self, request):  # pragma: no cover - never constructed
+        raise AssertionError
+
+
+class FlakyBackend(AnswerBackend):
+    """Starts, streams a few words, then fails mid-answer."""
+
+    name = "flaky-test"
+
+    def answer(self, request):
+        raise BackendError("test backend timed out")
+
+    def stream(self, request):
+        yield "half an "
+        yield "answer"
+        raise BackendError("test backend timed out")
+
+
+# -- fixtures -----------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory) -> IndexSettings:
+    """Index settings with a private index folder ($RAGQA_TEST_INDEX_DIR to
+    reuse one between runs)."""
+    index_dir = os.environ.get("RAGQA_TEST_INDEX_DIR") or tmp_path_factory.mktemp("ui-index")
+    return IndexSettings(index_dir=Path(index_dir))
+
+
+@pytest.fixture(scope="module")
+def server(settings):
+    """The app as `ragqa ui` serves it: ``(url, app)``; closed at teardown."""
+    port = _free_port()
+    app = ui.serve(settings=settings, host="127.0.0.1", port=port, backend="extractive", block=False)
+    try:
+        yield f"http://127.0.0.1:{port}/", app
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-HK")
+    p = context.new_page()
+    try:
+        yield p
+    finally:
+        context.close()
+
+
+@pytest.fixture()
+def failing_backends(monkeypatch):
+    """Register the failing test backends under their names."""
+    monkeypatch.setitem(BACKENDS, BrokenBackend.name, f"{__name__}:BrokenBackend")
+    monkeypatch.setitem(BACKENDS, FlakyBackend.name, f"{__name__}:FlakyBackend")
+
+
+# -- helpers ------------------------------------------------------------------
+
+
+def ask(page, question: str) -> None:
+    box = page.locator("#question textarea")
+    box.fill(question)
+    page.locator("#ask").click()
+
+
+def bot_messages(page):
+    return page.locator("#chat [data-testid='bot']")
+
+
+def assert_no_error_page(page) -> None:
+    body = page.locator("body").inner_text()
+    assert "Traceback" not in body
+    assert "Error" not in body, body[:2000]
+
+
+# -- tests --------------------------------------------------------------------
+
+
+def test_traditional_question_answer_with_sources(server, page):
+    url, _ = server
+    page.goto(url)
+    expect(page.locator("#question textarea")).to_be_visible(timeout=30_000)
+
+    ask(page, "深圳人工智能基金群的規模有多大？")
+
+    last_bot = bot_messages(page).last
+    expect(last_bot).to_contain_text("1000億元", timeout=ANSWER_TIMEOUT_MS)
+    expect(last_bot).to_contain_text("[1]", timeout=ANSWER_TIMEOUT_MS)
+
+    sources = page.locator("#sources")
+    expect(sources).to_contain_text("深圳千億基金群 攜港建算力樞紐", timeout=ANSWER_TIMEOUT_MS)
+    expect(sources).to_contain_text("[1]")
+    expect(sources).to_contain_text("大公報")
+    expect(sources).to_contain_text("002_f7fb4d1901038bb3.txt")
+    mark = sources.locator("mark").first
+    expect(mark).to_be_visible()
+    expect(mark).to_contain_text("1000億元")
+    # the passage is shown in its original (Traditional) script
+    expect(sources).to_contain_text("統籌整合基金資源")
+    assert_no_error_page(page)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+def test_follow_up_keeps_conversation(server, page):
+    url, _ = server
+    page.goto(url)
+    ask(page, "南沙区对人工智能产业最高给予多少资金支持？")
+    expect(bot_messages(page)).to_have_count(1, timeout=ANSWER_TIMEOUT_MS)
+    expect(page.locator("#sources .src, #sources .src-refusal").first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    ask(page, "Which companies founded the Bay Area AI industry innovation alliance?")
+    expect(bot_messages(page)).to_have_count(2, timeout=ANSWER_TIMEOUT_MS)
+    expect(page.locator("#sources .src-timing")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    assert_no_error_page(page)
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("", "please type a question"),
+        ("   \t  ", "please type a question"),
+        ("\x00\x07\x1b", "please type a question"),
+        ("深" * 10_000, "limit is 2,000"),
+    ],
+    ids=["empty", "whitespace", "control-chars", "10000-chars"],
+)
+def test_bad_input_gets_a_friendly_message(server, page, question, expected):
+    url, _ = server
+    page.goto(url)
+    expect(page.locator("#question textarea")).to_be_visible(timeout=30_000)
+
+    ask(page, question)
+
+    last_bot = bot_messages(page).last
+    expect(last_bot).to_contain_text(expected, timeout=ANSWER_TIMEOUT_MS)
+    expect(last_bot).to_contain_text("⚠")
+    expect(page.locator("#sources")).not_to_contain_text("Traceback")
+    assert_no_error_page(page)
+
+
+def test_examples_fill_the_question_box(server, page):
+    url, _ = server
+    page.goto(url)
+    page.get_by_text(ui.EXAMPLES[-1], exact=True).first.click()
+    expect(page.locator("#question textarea")).to_have_value(ui.EXAMPLES[-1])
+
+
+@pytest.mark.parametrize("backend", [BrokenBackend.name, FlakyBackend.name])
+def test_unavailable_backend_falls_back_to_extractive(server, browser, failing_backends, backend):
+    _, app = server
+    # A second app on the same (already opened) pipeline, picker set to the failing backend.
+    pipeline = app.ragqa_pipeline
+    port = _free_port()
+    app2 = ui.build_app(pipeline, default_backend=backend)
+    app2.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, share=False)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/")
+        ask(page, "深圳人工智能基金群的規模有多大？")
+        expect(bot_messages(page).last).to_contain_text("1000億元", timeout=ANSWER_TIMEOUT_MS)
+        notice = page.locator("#notice")
+        expect(notice).to_contain_text(f"⚠ {backend} unavailable", timeout=ANSWER_TIMEOUT_MS)
+        expect(notice).to_contain_text("showing the extractive answer")
+        expect(page.locator("#chat")).not_to_contain_text("half an answer")
+        expect(page.locator("#sources mark").first).to_be_visible()
+        assert_no_error_page(page)
+    finally:
+        context.close()
+        app2.close()
+
