@@ -1,0 +1,32 @@
+"""Chinese sentence splitting and chunking keep exact spans."""
+
+from rag.chunking import CHUNK_SIZE, chunk_articles, sentence_spans
+from rag.corpus import load_corpus
+from rag.script import to_simplified
+
+from .conftest import CORPUS
+
+
+def test_sentence_spans_tile_the_text_and_end_at_chinese_stops():
+    text = "他說：「好。」然後走了！真的？是的；\n\n新段落"
+    spans = sentence_spans(text)
+    assert "".join(text[s:e] for s, e in spans) == text
+    pieces = [text[s:e] for s, e in spans]
+    assert pieces[:4] == ["他說：「好。」", "然後走了！", "真的？", "是的；"]
+
+
+def test_chunks_know_their_article_section_and_spans():
+    articles = {a.doc: a for a in load_corpus(CORPUS)}
+    nodes = chunk_articles(list(articles.values()))
+    assert {n.metadata["doc"] for n in nodes} == set(articles)
+    for n in nodes:
+        m = n.metadata
+        a = articles[m["doc"]]
+        clean = a.repaired.text[m["clean_start"] : m["clean_end"]]
+        assert n.text == to_simplified(clean)
+        assert len(clean) <= CHUNK_SIZE
+        raw = iter(a.original[m["orig_start"] : m["orig_end"]].replace("|", "」"))
+        # the repaired chunk is the original span minus what repair removed
+        assert all(ch in raw for ch in clean if ch != "\n"), m
+    lengths = sorted(len(n.text) for n in nodes)
+    assert lengths[len(lengths) // 2] > 120  # chunks of a few hundred characters, not sentences

@@ -1,0 +1,99 @@
+"""End to end on the real articles, the real model and a real FAISS index."""
+
+import re
+
+import pytest
+
+from rag.evaluation import normalize
+from rag.knowledge_base import IndexSettings, open_knowledge_base
+from rag.pipeline import QAPipeline
+from rag.script import detect_script
+from rag.text import QuestionError
+
+
+def check_citations(pipeline, ans):
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", ans.answer)}
+    assert markers == {c.n for c in ans.citations}, "every marker has a citation and every citation is used"
+    for c in ans.citations:
+        original = pipeline.kb.articles[c.doc].original
+        assert original[c.start : c.end] == c.text
+        assert normalize(c.text.replace("|", "」")) == normalize(c.quote)
+        s, e = c.quote_in_passage
+        assert c.passage[s:e] == c.quote
+        assert c.passage_start <= c.start < c.end <= c.passage_end
+
+
+def test_simplified_question_finds_the_traditional_article(pipeline):
+    ans = pipeline.ask("深圳人工智能基金群的规模有多大？")
+    assert ans.passages[0].doc == "002_f7fb4d1901038bb3.txt"
+    assert not ans.refused and ans.script == "zh-Hans"
+    assert "1000亿元" in ans.answer and "億" not in ans.answer
+    assert ans.citations[0].doc == "002_f7fb4d1901038bb3.txt"
+    assert "1000億元" in ans.citations[0].text  # the source stays in its original script
+    check_citations(pipeline, ans)
+
+
+def test_traditional_question_gets_a_traditional_answer_quotes_included(pipeline):
+    ans = pipeline.ask("南沙區對人工智能產業最高給予多少資金支持？")
+    assert ans.citations and ans.citations[0].doc == "003_537e429408746187.txt"
+    assert ans.script == "zh-Hant" and detect_script(ans.answer) == "zh-Hant"
+    assert "1000萬元" in ans.answer and "资金" not in ans.answer
+    check_citations(pipeline, ans)
+
+
+def test_traditional_sources_are_quoted_as_printed(pipeline):
+    ans = pipeline.ask("深圳人工智能基金群的規模有多大？")
+    assert "1000億元" in ans.answer and "基金群" in ans.answer  # not OpenCC's variant 羣
+
+
+def test_english_question(pipeline):
+    ans = pipeline.ask("How large is Shenzhen's artificial intelligence fund group?")
+    assert ans.script == "en" and ans.answer.startswith("According to the articles:")
+    assert "1000億元" in ans.answer
+    check_citations(pipeline, ans)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "陳清泉認為創新最重要的是什麼？",
+        "湾区人工智能产业创新联盟由谁发起？",
+        "鵬城雲腦III的算力是鵬城雲腦II的幾倍？",
+        "广东省拥有多少家省级平台？",
+    ],
+)
+def test_every_citation_slice_of_the_original_file_holds_the_cited_text(pipeline, question):
+    ans = pipeline.ask(question)
+    assert ans.citations
+    check_citations(pipeline, ans)
+
+
+def test_bad_questions_get_clear_errors(pipeline):
+    for q in ["", "   \n\t ", None, "？！。"]:
+        with pytest.raises(QuestionError, match="please type a question"):
+            pipeline.ask(q)
+    with pytest.raises(QuestionError, match="10,000 characters"):
+        pipeline.ask("深" * 10_000)
+
+
+def test_control_characters_are_stripped(pipeline):
+    clean = pipeline.ask("深圳人工智能基金群的规模有多大？")
+    dirty = pipeline.ask("深圳\x00人工智能\x1b基金群\u200b的规模\x07有多大？")
+    assert dirty.question == "深圳人工智能基金群的规模有多大？"
+    assert dirty.answer == clean.answer
+
+
+def test_a_changed_corpus_file_triggers_a_rebuild(corpus_copy, tmp_path):
+    settings = IndexSettings(corpus_dir=corpus_copy, index_dir=tmp_path / "idx")
+    first = open_knowledge_base(settings)
+    assert first.rebuilt
+    again = open_knowledge_base(settings)
+    assert not again.rebuilt and again.manifest == first.manifest
+    target = corpus_copy / "003_537e429408746187.txt"
+    target.write_text(target.read_text(encoding="utf-8") + "\n\n南沙新设机器人足球联赛，奖金为三百万元。\n", encoding="utf-8")
+    changed = open_knowledge_base(settings)
+    assert changed.rebuilt and changed.manifest["corpus_sha256"] != first.manifest["corpus_sha256"]
+    ans = QAPipeline(changed).ask("南沙机器人足球联赛奖金多少？")
+    assert "三百万元" in ans.answer
+    resized = open_knowledge_base(IndexSettings(corpus_dir=corpus_copy, index_dir=tmp_path / "idx", chunk_size=200, chunk_overlap=40))
+    assert resized.rebuilt and resized.manifest["chunk_size"] == 200
