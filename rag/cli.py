@@ -146,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--k must be at least 1")
     try:
         return args.func(args)
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0
     except (QuestionError, CorpusError, BackendError, ValueError, FileNotFoundError) as exc:  # GoldFileError is a ValueError
         print(f"ragqa: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

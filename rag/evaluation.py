@@ -193,6 +193,7 @@ class ItemResult:
     top_passages: list[dict]
     standalone_question: str = ""
     notice: str = ""
+    support: float | None = None
 
     @property
     def correct(self) -> bool:
@@ -248,14 +249,37 @@ def breakdown(results: list[ItemResult], key) -> dict:
     return {g: summarize(rs) for g, rs in sorted(groups.items())}
 
 
+def refusal_curve(results: list[ItemResult], steps: int = 15) -> list[dict]:
+    """Correct refusals (unanswerable items) against false refusals
+    (answerable items) if the backend refused below each threshold of its
+    ``support`` score; empty when the backend reports no support."""
+    scored = [r for r in results if r.support is not None and math.isfinite(r.support)]
+    un = [r for r in scored if not r.item.answerable]
+    ans = [r for r in scored if r.item.answerable]
+    if not un or not ans:
+        return []
+    lo, hi = min(r.support for r in scored), max(r.support for r in scored)
+    curve = []
+    for i in range(steps + 1):
+        t = round(lo + (hi - lo) * i / steps, 3)
+        curve.append({
+            "threshold": t,
+            "correct_refusal": round(sum(r.support < t for r in un) / len(un), 4),
+            "false_refusal": round(sum(r.support < t for r in ans) / len(ans), 4),
+        })
+    return curve
+
+
 def report(results: list[ItemResult], config: dict) -> dict:
-    """The full report: config, overall, by type, by lang, multi-turn, items."""
+    """The full report: config, overall, by type, by lang, multi-turn,
+    refusal trade-off, items."""
     return {
         "config": config,
         "overall": summarize(results),
         "by_type": breakdown(results, lambda r: r.item.type),
         "by_lang": breakdown(results, lambda r: r.item.lang),
         "by_turns": breakdown(results, lambda r: "multi-turn" if r.item.history else "single-turn"),
+        "refusal_curve": refusal_curve(results),
         "items": [
             {
                 "id": r.item.id,
@@ -272,6 +296,7 @@ def report(results: list[ItemResult], config: dict) -> dict:
                 "first_relevant_rank": first_relevant_rank(r.relevance),
                 "cited_relevant": r.cited_relevant,
                 "latency_ms": r.latency_ms,
+                "support": r.support,
                 "top_passages": r.top_passages,
             }
             for r in results
@@ -319,6 +344,7 @@ def evaluate(system, items: list[GoldItem], config: dict) -> dict:
                 top_passages=[{"doc": p.doc, "score": round(p.score, 4), "text": p.text[:160]} for p in deep[:3]],
                 standalone_question=ans.standalone_question,
                 notice=ans.notice,
+                support=getattr(ans, "support", None),
             )
         )
     return report(results, config)
@@ -357,7 +383,8 @@ def markdown_report(rep: dict) -> str:
     for title, key in (("By type", "by_type"), ("By language of the question", "by_lang"), ("Single vs multi-turn", "by_turns")):
         out += [f"## {title}", "", markdown_table(rep[key], first=key[3:]), ""]
     if rep.get("refusal_curve"):
-        out += ["## Refusal trade-off", "", "| threshold | correct refusals | false refusals |", "|---|---|---|"]
+        out += ["## Refusal trade-off", "", "Refusing below each threshold of the backend's support score:", "",
+                "| threshold | correct refusals | false refusals |", "|---|---|---|"]
         out += [f"| {p['threshold']} | {p['correct_refusal']:.3f} | {p['false_refusal']:.3f} |" for p in rep["refusal_curve"]]
         out += [""]
     failed = [i for i in rep["items"] if not i["correct"]]

@@ -18,6 +18,7 @@ from .knowledge_base import IndexSettings, KnowledgeBase, open_knowledge_base
 from .retrieval import DEFAULT_RETRIEVER, TOP_K, make_retriever, retrieve
 from .schema import Answer, Citation, Passage
 from .script import Script, detect_script
+from .followup import standalone_question
 from .text import clean_question
 
 
@@ -149,7 +150,7 @@ class QAPipeline:
         t0 = time.perf_counter()
         question = clean_question(question)
         script = detect_script(question)
-        standalone = question
+        standalone = standalone_question(question, [clean_question(h) for h in history or [] if h and h.strip()])
         passages = self.retrieve(standalone, k)
         t_retrieved = time.perf_counter()
         request = AnswerRequest(question=standalone, script=script, passages=passages, kb=self.kb)
@@ -176,6 +177,7 @@ class QAPipeline:
             backend=self.backend.name,
             notice=draft.notice if draft else "",
             passages=passages,
+            support=draft.support if draft else None,
             timings_ms={
                 "retrieve": round((t_retrieved - t0) * 1000, 1),
                 "answer": _ms(t_retrieved),

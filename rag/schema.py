@@ -84,6 +84,8 @@ class Answer:
         notice: a one-line message for the reader (e.g. a backend fell back).
         passages: every retrieved passage, best first (for evals and the UI).
         timings_ms: ``retrieve``, ``answer``, ``total`` in milliseconds.
+        support: the backend's evidence score (higher: better supported;
+            it refuses below its threshold), None if it has none.
     """
 
     question: str
@@ -96,6 +98,7 @@ class Answer:
     notice: str = ""
     passages: list[Passage] = field(default_factory=list)
     timings_ms: dict = field(default_factory=dict)
+    support: float | None = None
 
     def to_json(self, with_passages: bool = False) -> dict:
         """The ``ragqa ask --json`` object (see the README)."""
@@ -109,6 +112,7 @@ class Answer:
             "backend": self.backend,
             "standalone_question": self.standalone_question,
             "notice": self.notice,
+            "support": self.support,
         }
         if with_passages:
             out["passages"] = [asdict(p) for p in self.passages]

@@ -28,6 +28,13 @@ STOPWORDS = frozenset(
     about with from by at as that this these those it its their there has have had according article articles say says said""".split()
 )
 _WORD = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
+# Interrogatives and counters that jieba keeps as words ("哪一年", "几倍", "多少倍").
+_QUESTION_WORD = re.compile(r"^(哪|几|多少|什么|甚么|怎|为何|是否|有无|多大|多久|多长|多高|一共|总共|分别|各是|那位|这位|该|文中|两篇)")
+
+
+def is_question_word(token: str) -> bool:
+    """Stopword, or an interrogative/counter word such as 哪一年, 几倍, 多少倍."""
+    return token in STOPWORDS or bool(_QUESTION_WORD.match(token))
 
 
 class QuestionError(ValueError):
@@ -68,11 +75,13 @@ def tokenize(text: str) -> tuple[str, ...]:
 
 
 def keywords(text: str) -> tuple[str, ...]:
-    """Topic-bearing tokens of ``text``: :func:`tokenize` minus stopwords,
-    deduplicated in order."""
+    """Topic-bearing tokens of ``text``: :func:`tokenize` minus stopwords and
+    question words, deduplicated in order."""
+    tokens = tokenize(text)
+    asked = [t for t in tokens if _QUESTION_WORD.match(t)]  # "哪一年" also yields "一年": drop both
     seen = []
-    for t in tokenize(text):
-        if t not in STOPWORDS and t not in seen:
+    for t in tokens:
+        if not is_question_word(t) and not any(t in a for a in asked) and t not in seen:
             seen.append(t)
     return tuple(seen)
 

@@ -91,13 +91,16 @@ def test_gold_file_errors_name_the_line(tmp_path):
 
 #: Quality gate, set from measurement (README, Evaluation): the app's figures
 #: on eval/gold.jsonl minus a small margin, so a regression fails CI.
+#: Measured (hybrid+extractive): hit@5 0.932, MRR@10 0.868, answer accuracy
+#: 0.795, citation precision 0.737, correct refusals 0.60, false refusals 0.034.
 GATE = {
     "hit@5": 0.90,
-    "mrr@10": 0.80,
-    "answer_accuracy": 0.75,
-    "citation_precision": 0.75,
+    "mrr@10": 0.83,
+    "answer_accuracy": 0.76,
+    "citation_precision": 0.70,
+    "correct_refusal": 0.50,
 }
-GATE_MAX = {"false_refusal": 0.10}
+GATE_MAX = {"false_refusal": 0.07}
 
 
 @pytest.mark.slow

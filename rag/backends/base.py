@@ -57,6 +57,7 @@ class Draft:
     refused: bool = False
     lead: str = ""  # text shown before the claims, e.g. "According to the articles:"
     notice: str = ""
+    support: float | None = None  # the backend's evidence score, if it has one (refusal curves)
 
 
 @dataclass
