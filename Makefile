@@ -14,7 +14,6 @@ install: $(VENV)/.installed
 # requirement would pull gigabytes of CUDA packages.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install torch==2.13.0
 	$(BIN)/pip install -e '.[test]'
 	touch $@

@@ -23,7 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rag.backends.base import AnswerRequest  # noqa: E402
 from rag.backends.extractive import ExtractiveBackend, Weights, score, select, support  # noqa: E402
 from rag.evaluation import answer_correct, is_relevant, load_gold  # noqa: E402
-from rag.followup import standalone_question  # noqa: E402
 from rag.knowledge_base import IndexSettings, open_knowledge_base  # noqa: E402
 from rag.pipeline import QAPipeline  # noqa: E402
 from rag.script import detect_script  # noqa: E402
@@ -35,7 +34,7 @@ def collect(gold: Path, retriever: str):
     backend = ExtractiveBackend(Weights(answer_type=1.0))  # compute every feature
     rows = []
     for item in load_gold(gold):
-        question = standalone_question(item.question, item.history)
+        question = qa.standalone(item.question, item.history)
         passages = qa.retrieve(question)
         request = AnswerRequest(question, detect_script(item.question), passages, kb)
         cands, evidence = backend.candidates(request)

@@ -102,6 +102,14 @@ class KnowledgeBase:
         n = max(1, len(self.nodes))
         return {tok: math.log(1 + n / d) for tok, d in df.items()}
 
+    @cached_property
+    def english_expander(self):
+        """:class:`rag.crosslingual.EnglishExpander` over this corpus, built on
+        the first English question (about 1 s for the five articles)."""
+        from .crosslingual import EnglishExpander
+
+        return EnglishExpander([a.repaired.text for a in self.articles.values()], set(self.keyword_idf))
+
     def unseen_idf(self) -> float:
         """IDF given to a token no chunk contains (as if df = 0.5)."""
         return math.log(1 + max(1, len(self.nodes)) / 0.5)

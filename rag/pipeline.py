@@ -18,6 +18,7 @@ from .knowledge_base import IndexSettings, KnowledgeBase, open_knowledge_base
 from .retrieval import DEFAULT_RETRIEVER, TOP_K, make_retriever, retrieve
 from .schema import Answer, Citation, Passage
 from .script import Script, detect_script
+from .crosslingual import with_chinese_terms
 from .followup import standalone_question
 from .text import clean_question
 
@@ -80,6 +81,15 @@ class QAPipeline:
         """Top-``k`` passages for a (standalone) question, best first."""
         retriever = self.retriever if k in (None, self.k) else make_retriever(self.kb, self.retriever_name, k)
         return retrieve(self.kb, retriever, question)
+
+    def standalone(self, question: str, history: list[str] | None = None) -> str:
+        """The question retrieval uses: a follow-up completed from the
+        history (rag.followup), an English question with the Chinese terms it
+        names (rag.crosslingual)."""
+        standalone = standalone_question(question, [clean_question(h) for h in history or [] if h and h.strip()])
+        if detect_script(question) == "en":
+            standalone = with_chinese_terms(standalone, self.kb.english_expander)
+        return standalone
 
     def cite(self, draft: Draft, passages: list[Passage], script: Script) -> tuple[str, list[Citation]]:
         """Render a draft: number citations by first use, map every supporting
@@ -150,7 +160,7 @@ class QAPipeline:
         t0 = time.perf_counter()
         question = clean_question(question)
         script = detect_script(question)
-        standalone = standalone_question(question, [clean_question(h) for h in history or [] if h and h.strip()])
+        standalone = self.standalone(question, history)
         passages = self.retrieve(standalone, k)
         t_retrieved = time.perf_counter()
         request = AnswerRequest(question=standalone, script=script, passages=passages, kb=self.kb)
