@@ -40,7 +40,9 @@ _EN_STOP = frozenset(
     about with from by at as that this these those it its their there has have had according article articles say says said
     he she they his her him them we our you your i me my than then also into over under between during before after up down
     out so such can could would should will shall may might must not no yes any some each every all both either neither more most
-    much many few other another same own only very just even quoted spoke speak mention mentioned named called""".split()
+    much many few other another same own only very just even quoted spoke speak mention mentioned named called
+    far ago yet still percent percentage per cent long now today
+    january february march april may june july august september october november december""".split()
 )
 _GLOSS_CLEAN = re.compile(r"\([^)]*\)|\[[^\]]*\]|^to |^a |^an |^the ")
 _CAPITALISED = re.compile(r"\b([A-Z][a-z]+(?:[ -][A-Z][a-z]+)*)\b")
@@ -185,6 +187,28 @@ class EnglishExpander:
                     break
             else:
                 i += 1
+        return out
+
+    def _in_corpus(self, headword: str) -> bool:
+        """The headword, or a word of two or more characters inside it (机器人
+        in 机器人学), is a corpus word."""
+        n = len(headword)
+        return any(headword[i:j] in self.vocabulary for i in range(n) for j in range(i + 2, n + 1))
+
+    def unmatched(self, question: str) -> list[str]:
+        """English content words the dictionary knows but the corpus has no
+        translation of ("penguins" -> 企鹅, absent): signs of a question the
+        articles cannot answer."""
+        glosses = _cedict_glosses()
+        text = self.text.lower()
+        out = []
+        for word in (w.lower() for w in _WORD.findall(question)):
+            if word in _EN_STOP or len(word) < 3 or word in text:
+                continue
+            forms = [word] + ([word[:-1]] if word.endswith("s") else []) + ([word[:-2]] if word.endswith("es") else [])
+            known = [h for f in forms for _, h in glosses.get(f, []) if len(h) >= 2]
+            if known and not any(self._in_corpus(h) for h in known):
+                out.append(word)
         return out
 
     def expand(self, question: str) -> list[str]:

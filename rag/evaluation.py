@@ -270,6 +270,18 @@ def refusal_curve(results: list[ItemResult], steps: int = 15) -> list[dict]:
     return curve
 
 
+def script_pairing(item: GoldItem) -> str:
+    """"same-script" / "cross-script" (question vs. the article, judged from the
+    evidence text), "english", or "unanswerable"."""
+    from .script import detect_script
+
+    if not item.answerable or not item.evidence:
+        return "unanswerable"
+    if item.lang == "en":
+        return "english"
+    return "same-script" if detect_script("".join(item.evidence)) == item.lang else "cross-script"
+
+
 def report(results: list[ItemResult], config: dict) -> dict:
     """The full report: config, overall, by type, by lang, multi-turn,
     refusal trade-off, items."""
@@ -279,6 +291,7 @@ def report(results: list[ItemResult], config: dict) -> dict:
         "by_type": breakdown(results, lambda r: r.item.type),
         "by_lang": breakdown(results, lambda r: r.item.lang),
         "by_turns": breakdown(results, lambda r: "multi-turn" if r.item.history else "single-turn"),
+        "by_script": breakdown(results, lambda r: script_pairing(r.item)),
         "refusal_curve": refusal_curve(results),
         "items": [
             {
@@ -380,7 +393,8 @@ def markdown_report(rep: dict) -> str:
     """The Markdown report: config, overall, breakdowns, every failed item."""
     out = ["# ragqa eval report", "", "```", json.dumps(rep["config"], ensure_ascii=False, indent=1), "```", ""]
     out += ["## Overall", "", markdown_table({"all": rep["overall"]}), ""]
-    for title, key in (("By type", "by_type"), ("By language of the question", "by_lang"), ("Single vs multi-turn", "by_turns")):
+    for title, key in (("By type", "by_type"), ("By language of the question", "by_lang"),
+                       ("Question script vs article script", "by_script"), ("Single vs multi-turn", "by_turns")):
         out += [f"## {title}", "", markdown_table(rep[key], first=key[3:]), ""]
     if rep.get("refusal_curve"):
         out += ["## Refusal trade-off", "", "Refusing below each threshold of the backend's support score:", "",

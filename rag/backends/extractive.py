@@ -110,6 +110,23 @@ def weighted_coverage(kws: tuple[str, ...], text_simplified: str, idf: dict[str,
     return found / sum(weights)
 
 
+# jieba POS tags that do not name a concept: pronouns, numerals, measure
+# words, particles, prepositions, conjunctions, locality words, punctuation.
+_NON_CONCEPT_TAGS = ("r", "m", "q", "u", "p", "c", "y", "f", "x", "d", "e", "o")
+
+
+def unseen_words(question: str, idf: dict[str, float]) -> list[str]:
+    """Concept words of the question (jieba precise mode, by POS) that no
+    chunk contains. Precise mode, not search mode: search mode's fragments
+    ("平台中有" -> "中有") are not words of the question."""
+    out = []
+    for word, flag in pseg.lcut(to_simplified(question)):
+        if (len(word) >= 2 and _HAN.match(word) and word not in idf and not is_question_word(word)
+                and not flag.startswith(_NON_CONCEPT_TAGS) and word not in out):
+            out.append(word)
+    return out
+
+
 @dataclass
 class Candidate:
     """A sentence of a retrieved passage, with its features and score."""
@@ -162,9 +179,10 @@ def support(ev: Evidence, script: str, coverage_weight: float | None = None, cos
     REFUSAL_THRESHOLD.
 
     ``COVERAGE_WEIGHT * best keyword coverage + COSINE_SCALE * (best cosine
-    - the script's cosine floor)``, minus UNSEEN_PENALTY when the question asks for a number
-    or a date about a term no chunk of the corpus contains (e.g. "二期工程"
-    when only 一期 is reported: the articles cannot hold that figure).
+    - the script's cosine floor)``, minus UNSEEN_PENALTY when the question
+    asks for a number or a date about a term no chunk of the corpus contains
+    (e.g. "二期工程" when only 一期 is reported: the articles cannot hold that
+    figure; for English, a word whose dictionary translations are all absent).
     The keyword arguments override the module's constants (for tuning).
     """
     cw = COVERAGE_WEIGHT if coverage_weight is None else coverage_weight
@@ -202,7 +220,9 @@ class ExtractiveBackend(AnswerBackend):
         kws = keywords(request.question)
         kind = expected_answer_type(request.question)
         idf, unseen = kb.keyword_idf, kb.unseen_idf()
-        unseen_terms = [k for k in kws if k not in idf and len(k) >= 2 and _HAN.match(k) and not is_question_word(k)]
+        unseen_terms = unseen_words(request.question, idf)
+        if request.script == "en":
+            unseen_terms += kb.english_expander.unmatched(request.question)
         if not cands:
             return [], Evidence(0.0, 0.0, kind, unseen_terms)
         q = np.asarray(kb.embedder.get_query_embedding(to_simplified(request.question)), dtype=np.float32)

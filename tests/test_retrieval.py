@@ -1,0 +1,70 @@
+"""Retrieval: jieba BM25, hybrid fusion, follow-ups, English terms, refusals."""
+
+import pytest
+
+from rag.evaluation import hit_at, is_relevant, load_gold, reciprocal_rank
+from rag.followup import standalone_question
+from rag.retrieval import make_retriever, retrieve
+from rag.text import keywords, tokenize
+
+from .conftest import GOLD
+
+
+def test_jieba_tokens_are_words_not_character_runs():
+    tokens = tokenize("深圳市人工智能產業基金群")
+    assert "人工智能" in tokens and "深圳" in tokens and "深圳市人工智能产业基金群" not in tokens
+    assert keywords("鵬城雲腦III的算力是它的幾倍？") == ("鹏城", "云脑", "iii", "算力")
+
+
+def test_bm25_ranks_the_article_of_an_exact_name_first(kb):
+    passages = retrieve(kb, make_retriever(kb, "bm25", 5), "倪明选")
+    assert passages and passages[0].doc == "003_537e429408746187.txt"
+    assert "倪明選" in passages[0].text or "倪明选" in passages[0].text
+
+
+def test_hybrid_fusion_beats_either_retriever_alone_on_the_gold_set(kb, pipeline):
+    items = [i for i in load_gold(GOLD) if i.answerable]
+    questions = [pipeline.standalone(i.question, i.history) for i in items]
+    scores = {}
+    for name in ("dense", "bm25", "hybrid"):
+        retriever = make_retriever(kb, name, 10)
+        rel = [[is_relevant(p.text, i.evidence) for p in retrieve(kb, retriever, q)] for i, q in zip(items, questions)]
+        scores[name] = (sum(hit_at(r, 5) for r in rel) / len(rel), sum(reciprocal_rank(r) for r in rel) / len(rel))
+    hybrid = scores.pop("hybrid")
+    for name, (hit5, mrr) in scores.items():
+        assert hybrid[0] >= hit5 and hybrid[1] > mrr, (name, scores, hybrid)
+
+
+def test_a_follow_up_retrieves_the_article_of_the_question_it_follows(pipeline):
+    first = pipeline.ask("廣東全省有多少家人工智能與機器人領域的國家級平台？")
+    follow = pipeline.ask("那省級平台呢？", history=["廣東全省有多少家人工智能與機器人領域的國家級平台？"])
+    assert follow.standalone_question != follow.question and follow.standalone_question.startswith("那省級平台呢？（")
+    assert follow.passages[0].doc == first.passages[0].doc == "004_6653ac0ae50f7178.txt"
+    assert "137" in follow.answer
+
+
+def test_contrast_follow_up_drops_the_previous_entities():
+    q = standalone_question("那香港呢？", ["深圳人工智能基金群規模多大？"])
+    assert "深圳" not in q and "基金" in q
+
+
+def test_english_names_and_words_become_chinese_terms(pipeline):
+    q = pipeline.standalone("Who is the director of the Guangdong Provincial Department of Industry and Information Technology?")
+    assert "广东" in q and "信息" in q
+    ans = pipeline.ask("What did Chen Qingquan say is most important for innovation?")
+    assert "陳清泉" in ans.standalone_question or "陈清泉" in ans.standalone_question
+    assert "文化氛圍" in ans.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "火星上的企鵝喜歡吃什麼口味的冰淇淋？",
+        "前海深港人工智能算力中心二期工程的算力规模是多少？",
+        "How many penguins live on Mars?",
+    ],
+)
+def test_questions_the_articles_do_not_answer_are_refused(pipeline, question):
+    ans = pipeline.ask(question)
+    assert ans.refused and not ans.citations
+    assert ans.answer in ("文章沒有提到這一點。", "文章没有提到这一点。", "The articles do not say.")
