@@ -185,10 +185,25 @@ def _is_heading(chars: Chars, markdown: bool) -> bool:
     return not re.search(r"[。，,！？；：:、]", text) and not text.endswith(tuple(_SENTENCE_END))
 
 
+def _word_spans(before: str, after: str) -> bool:
+    """Does jieba read a word across the boundary ("大模" + "型" -> 模型)?"""
+    import jieba
+
+    left, right = before[-4:], after[:4]
+    pos = 0
+    for token in jieba.lcut(left + right, HMM=False):
+        if pos < len(left) < pos + len(token):
+            return True
+        pos += len(token)
+    return False
+
+
 def _continues(prev: Chars, nxt: Chars, prev_heading: bool, next_heading: bool) -> bool:
     """True when a blank line cuts a sentence in two (a column break)."""
-    if prev_heading or (len(prev) < 20 and not re.search(r"[，,、]", _text(prev))):
+    if prev_heading:
         return False
+    if len(prev) < 20 and not (re.search(r"[，,、]", _text(prev)) and _word_spans(_text(prev), _text(nxt))):
+        return False  # a short line is a title unless a word runs on across the break
     last, first = prev[-1][0], nxt[0][0]
     if last in _SENTENCE_END or first in _BULLETS or first in _OPENERS and last in "。":
         return False

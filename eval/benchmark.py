@@ -1,0 +1,118 @@
+"""Speed benchmark: index build, cold start, and per-question latency.
+
+    python eval/benchmark.py [--repeats 3] [--ui]
+
+Prints (milliseconds unless stated):
+
+* index build from scratch in a new process, model load included
+  (``ragqa index --rebuild`` wall time, seconds);
+* opening the pipeline on an existing index (model load + index load);
+* ``ask`` latency over the ten DEMO_QUESTIONS, each asked ``--repeats``
+  times after one warm-up round: median and 95th percentile of the
+  pipeline's own total;
+* with ``--ui``: cold start to UI ready (``python ui.py`` until its page
+  answers HTTP 200, seconds);
+* the ten questions with their answers and citations.
+
+Numbers depend on the machine; the README quotes a run on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag.evaluation import percentile  # noqa: E402
+
+DEMO_QUESTIONS = [
+    "深圳人工智能基金群的規模有多大？",
+    "南沙区对人工智能产业最高给予多少资金支持？",
+    "廣東省委書記黃坤明在座談會上提出要扶持哪些企業？",
+    "陈清泉认为创新最重要的是什么？",
+    "鵬城雲腦III的算力是鵬城雲腦II的幾倍？",
+    "广东全省拥有多少家省级平台？",
+    "香港在人工智能領域有哪些短板？",
+    "Which companies founded the Bay Area AI industry innovation alliance?",
+    "How much provincial funding has Guangdong invested in AI and robotics projects since 2018?",
+    "火星上有多少個機器人工廠？",
+]
+
+
+def ragqa(*args: str, env: dict | None = None) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "rag.cli", *args], cwd=ROOT, check=True, capture_output=True, env=env)
+    return time.perf_counter() - t0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ui_cold_start(env: dict) -> float:
+    port = free_port()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "ui.py", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while time.perf_counter() - t0 < 300:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+                    if r.status == 200:
+                        return time.perf_counter() - t0
+            except OSError:
+                time.sleep(0.2)
+        raise TimeoutError("UI did not come up within 300 s")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--ui", action="store_true", help="also time cold start to UI ready")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "RAGQA_INDEX_DIR": str(Path(tmp) / "index")}
+        build = ragqa("index", "--rebuild", env=env)
+        print(f"index build, new process, model load included: {build:.1f} s")
+        os.environ["RAGQA_INDEX_DIR"] = env["RAGQA_INDEX_DIR"]
+        from rag.pipeline import QAPipeline
+
+        t0 = time.perf_counter()
+        qa = QAPipeline.open()
+        print(f"open pipeline on the built index (in process): {(time.perf_counter() - t0) * 1000:.0f} ms {qa.kb.timings_ms}")
+        if args.ui:
+            print(f"cold start to UI ready (python ui.py until HTTP 200): {ui_cold_start(env):.1f} s")
+        answers = [qa.ask(q) for q in DEMO_QUESTIONS]  # warm-up round (builds the English expander once)
+        totals = []
+        for _ in range(args.repeats):
+            totals += [qa.ask(q).timings_ms["total"] for q in DEMO_QUESTIONS]
+        print(f"ask latency over {len(totals)} asks: median {statistics.median(totals):.0f} ms, "
+              f"p95 {percentile(totals, 95):.0f} ms")
+        print()
+        for ans in answers:
+            print(f"Q: {ans.question}")
+            if ans.standalone_question != ans.question:
+                print(f"   (searched for: {ans.standalone_question})")
+            print(f"A: {ans.answer}")
+            for c in ans.citations:
+                print(f"   [{c.n}] {c.doc} {c.start}-{c.end}: {c.quote[:70]}")
+            print()
+
+
+if __name__ == "__main__":
+    main()
