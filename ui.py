@@ -45,6 +45,7 @@ from rag.backends import DEFAULT_BACKEND, BackendError, available_backends, get_
 from rag.corpus import CorpusError
 from rag.knowledge_base import IndexSettings
 from rag.pipeline import QAPipeline
+from rag.retrieval import DEFAULT_RETRIEVER
 from rag.schema import Answer, Citation
 from rag.text import QuestionError
 
@@ -387,7 +388,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 7860,
     backend: str = DEFAULT_BACKEND,
-    retriever: str = "dense",
+    retriever: str = DEFAULT_RETRIEVER,
     k: int = 5,
     block: bool = True,
 ):
@@ -443,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("RAGQA_PORT", "7860")))
     parser.add_argument("--backend", default=os.environ.get("RAGQA_BACKEND", DEFAULT_BACKEND),
                         help="answer backend: " + ", ".join(sorted(available_backends())))
-    parser.add_argument("--retriever", default=os.environ.get("RAGQA_RETRIEVER", "dense"))
+    parser.add_argument("--retriever", default=os.environ.get("RAGQA_RETRIEVER", DEFAULT_RETRIEVER))
     parser.add_argument("--k", type=int, default=5, help="passages retrieved per question")
     args = parser.parse_args(argv)
     if args.k < 1:
