@@ -198,8 +198,9 @@ class _Pipelines:
     retriever of the pipeline opened at start-up (shallow copies), so picking
     a backend in one browser tab does not change another tab's."""
 
-    def __init__(self, pipeline: QAPipeline):
+    def __init__(self, pipeline: QAPipeline, options: dict[str, dict] | None = None):
         self.base = pipeline
+        self.options = options or {}
         self._by_name: dict[str, QAPipeline] = {pipeline.backend.name or DEFAULT_BACKEND: pipeline}
         self._lock = threading.Lock()
 
@@ -214,7 +215,7 @@ class _Pipelines:
         with self._lock:
             if name in self._by_name:
                 return self._by_name[name]
-        backend = get_backend(name)  # outside the lock: may be slow
+        backend = get_backend(name, **self.options.get(name, {}))  # outside the lock: may be slow
         with self._lock:
             if name not in self._by_name:
                 p = copy.copy(self.base)
@@ -226,7 +227,7 @@ class _Pipelines:
 # -- the app ------------------------------------------------------------------
 
 
-def build_app(pipeline: QAPipeline, default_backend: str | None = None) -> gr.Blocks:
+def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_options: dict[str, dict] | None = None) -> gr.Blocks:
     """Build the chat UI around an opened pipeline.
 
     Args:
@@ -234,13 +235,15 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None) -> gr.Bl
         default_backend: the backend the picker starts on (default: the
             pipeline's). If it cannot start, the first answer falls back to
             the extractive backend with a notice.
+        backend_options: per backend name, the options to build it with
+            (e.g. ``{"openai": {"base_url": ...}}``).
 
     Returns:
         The (not yet launched) ``gr.Blocks``; its ``ragqa_pipeline``
         attribute is ``pipeline``. Launch it with
         ``app.launch(css=ui.PAGE_CSS)`` or use :func:`serve`.
     """
-    pipelines = _Pipelines(pipeline)
+    pipelines = _Pipelines(pipeline, backend_options)
     current = pipeline.backend.name or DEFAULT_BACKEND
     choices = sorted(set(available_backends()) | {current})
     default_backend = default_backend or current
@@ -391,6 +394,7 @@ def serve(
     retriever: str = DEFAULT_RETRIEVER,
     k: int = 5,
     block: bool = True,
+    backend_options: dict | None = None,
 ):
     """Open the pipeline once, build the app and launch it on ``host:port``.
 
@@ -402,6 +406,8 @@ def serve(
         settings: index settings (default: the project's corpus and index).
         host / port: where to listen. Never shared publicly.
         backend / retriever / k: the pipeline's options.
+        backend_options: options for building ``backend`` (e.g. ``gguf``,
+            ``base_url``).
         block: True to serve until interrupted; False to return at once.
 
     Returns:
@@ -417,12 +423,12 @@ def serve(
     if backend not in known:
         raise ValueError(f"unknown backend {backend!r}; choose one of: {', '.join(sorted(known))}")
     try:
-        answer_backend = get_backend(backend)
+        answer_backend = get_backend(backend, **(backend_options or {}))
     except BackendError as exc:
         log.warning("backend %s unavailable (%s); starting with %s", backend, exc, FALLBACK_BACKEND)
         answer_backend = FALLBACK_BACKEND
     pipeline = QAPipeline.open(settings, backend=answer_backend, retriever=retriever, k=k)
-    app = build_app(pipeline, default_backend=backend)
+    app = build_app(pipeline, default_backend=backend, backend_options={backend: backend_options or {}})
     app.queue(default_concurrency_limit=1)
     app.launch(
         server_name=host,

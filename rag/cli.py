@@ -18,7 +18,8 @@ import os
 import sys
 from pathlib import Path
 
-from .backends import DEFAULT_BACKEND, BackendError, available_backends
+from .backends import DEFAULT_BACKEND, BackendError, available_backends, get_backend
+from .config import backend_options, load_config, setting
 from .corpus import CorpusError
 from .knowledge_base import DEFAULT_CORPUS, IndexSettings
 from .retrieval import DEFAULT_RETRIEVER, RETRIEVERS, TOP_K
@@ -42,9 +43,35 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _pipeline_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--k", type=int, default=TOP_K, help=f"passages retrieved per question (default {TOP_K})")
-    p.add_argument("--backend", default=os.environ.get("RAGQA_BACKEND", DEFAULT_BACKEND), help="answer backend: " + ", ".join(sorted(available_backends())))
-    p.add_argument("--retriever", default=os.environ.get("RAGQA_RETRIEVER", DEFAULT_RETRIEVER), choices=sorted(RETRIEVERS))
+    p.add_argument("--k", type=int, default=None, help=f"passages retrieved per question (default {TOP_K})")
+    p.add_argument("--backend", default=None, help="answer backend: " + ", ".join(sorted(available_backends()))
+                   + f" (default: $RAGQA_BACKEND, the config file, or {DEFAULT_BACKEND})")
+    p.add_argument("--retriever", default=None, choices=sorted(RETRIEVERS), help=f"default {DEFAULT_RETRIEVER}")
+    g = p.add_argument_group("LLM backends")
+    g.add_argument("--gguf", default=None, help="llamacpp: GGUF model file (default: $RAGQA_GGUF or the offline model)")
+    g.add_argument("--base-url", default=None, help="openai: server URL, e.g. http://127.0.0.1:11434/v1")
+    g.add_argument("--llm-model", default=None, help="openai: model name")
+    g.add_argument("--timeout", type=float, default=None, help="openai: seconds to wait for the server")
+
+
+def _resolve_pipeline_options(args) -> None:
+    """Fill backend/retriever/k from environment and config file (flags win)."""
+    config = load_config()
+    args.backend = setting("backend", args.backend, "RAGQA_BACKEND", config, DEFAULT_BACKEND)
+    args.retriever = setting("retriever", args.retriever, "RAGQA_RETRIEVER", config, DEFAULT_RETRIEVER)
+    args.k = int(setting("k", args.k, "RAGQA_K", config, TOP_K))
+    if args.retriever not in RETRIEVERS:
+        raise ValueError(f"unknown retriever {args.retriever!r}; choose one of: {', '.join(RETRIEVERS)}")
+    flags = {"llamacpp": {"gguf": args.gguf}, "openai": {"base_url": args.base_url, "model": args.llm_model, "timeout": args.timeout}}
+    args.backend_options = backend_options(args.backend, config, **flags.get(args.backend, {}))
+
+
+def _make_backend(args):
+    """The chosen backend, or the extractive one with a notice when it cannot start."""
+    try:
+        return get_backend(args.backend, **args.backend_options), ""
+    except BackendError as exc:
+        return get_backend(DEFAULT_BACKEND), f"⚠ {exc}; showing the {DEFAULT_BACKEND} answer."
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--history", action="append", default=[], help="an earlier question of the conversation (repeatable, oldest first)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--stream", action="store_true", help="print generated text as it comes (LLM backends)")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("ui", help="serve the Gradio chat UI")
@@ -112,10 +140,23 @@ def _print_answer(ans) -> None:
 
 
 def cmd_ask(args) -> int:
+    from .knowledge_base import open_knowledge_base
     from .pipeline import QAPipeline
 
-    qa = QAPipeline.open(_settings(args), retriever=args.retriever, backend=args.backend, k=args.k)
-    ans = qa.ask(args.question, history=args.history)
+    backend, notice = _make_backend(args)
+    qa = QAPipeline(open_knowledge_base(_settings(args)), retriever=args.retriever, backend=backend, k=args.k)
+    ans, streamed = None, False
+    for item in qa.ask_stream(args.question, history=args.history):
+        if isinstance(item, str):
+            if args.stream and not args.json:
+                print(item, end="", flush=True)
+                streamed = True
+        else:
+            ans = item
+    if notice:
+        ans.notice = " ".join(x for x in (notice, ans.notice) if x)
+    if streamed:
+        print("\n\nVerified:")
     if args.json:
         print(json.dumps(ans.to_json(), ensure_ascii=False, indent=1))
     else:
@@ -126,14 +167,15 @@ def cmd_ask(args) -> int:
 def cmd_ui(args) -> int:
     import ui
 
-    ui.serve(settings=_settings(args), host=args.host, port=args.port, backend=args.backend, retriever=args.retriever, k=args.k)
+    ui.serve(settings=_settings(args), host=args.host, port=args.port, backend=args.backend, retriever=args.retriever, k=args.k,
+             backend_options=args.backend_options)
     return 0
 
 
 def cmd_eval(args) -> int:
     from .evaluation import run_cli
 
-    return run_cli(args, _settings(args))
+    return run_cli(args, _settings(args), _make_backend(args)[0])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,9 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     if args.command != "ask" or not args.verbose:
         _quiet_libraries()
-    if getattr(args, "k", 1) is not None and getattr(args, "k", 1) < 1:
-        parser.error("--k must be at least 1")
     try:
+        if hasattr(args, "backend"):
+            _resolve_pipeline_options(args)
+            if args.k < 1:
+                parser.error("--k must be at least 1")
         return args.func(args)
     except BrokenPipeError:  # output piped into `head` and the like
         return 0

@@ -191,6 +191,7 @@ class ItemResult:
     cited_relevant: list[bool]
     latency_ms: float
     top_passages: list[dict]
+    first_token_ms: float | None = None
     standalone_question: str = ""
     notice: str = ""
     support: float | None = None
@@ -239,7 +240,16 @@ def summarize(results: list[ItemResult]) -> dict:
         "false_refusal": mean(float(r.refused) for r in answerable),
         "latency_p50_ms": round(statistics.median(lat), 1) if lat else None,
         "latency_p95_ms": round(percentile(lat, 95), 1) if lat else None,
+        **_first_token(results),
     }
+
+
+def _first_token(results: list[ItemResult]) -> dict:
+    """Median / p95 time to first generated token (generative backends only)."""
+    ft = [r.first_token_ms for r in results if r.first_token_ms is not None]
+    if not ft:
+        return {}
+    return {"first_token_p50_ms": round(statistics.median(ft), 1), "first_token_p95_ms": round(percentile(ft, 95), 1)}
 
 
 def breakdown(results: list[ItemResult], key) -> dict:
@@ -358,6 +368,7 @@ def evaluate(system, items: list[GoldItem], config: dict) -> dict:
                 standalone_question=ans.standalone_question,
                 notice=ans.notice,
                 support=getattr(ans, "support", None),
+                first_token_ms=ans.timings_ms.get("first_token"),
             )
         )
     return report(results, config)
@@ -514,15 +525,16 @@ class BaselineSystem:
 
 
 # ------------------------------------------------------------------ CLI --
-def _app_system(settings, retriever: str, backend: str, k: int, kb=None):
+def _app_system(settings, retriever: str, backend, k: int, kb=None):
     from .knowledge_base import open_knowledge_base
     from .pipeline import QAPipeline
 
     kb = kb or open_knowledge_base(settings)
-    return AppSystem(QAPipeline(kb, retriever=retriever, backend=backend, k=k), f"{retriever}+{backend}")
+    qa = QAPipeline(kb, retriever=retriever, backend=backend, k=k)
+    return AppSystem(qa, f"{retriever}+{qa.backend.name}")
 
 
-def run_eval(settings, gold: Path, *, pipeline: str = "app", retriever: str | None = None, backend: str = "extractive",
+def run_eval(settings, gold: Path, *, pipeline: str = "app", retriever: str | None = None, backend="extractive",
              k: int = 5, limit: int | None = None, kb=None) -> dict:
     """Evaluate one configuration; returns the report dict.
 
@@ -541,7 +553,7 @@ def run_eval(settings, gold: Path, *, pipeline: str = "app", retriever: str | No
         config = {"name": "baseline", "pipeline": "llama-index defaults", "k": k}
     else:
         system = _app_system(settings, retriever, backend, k, kb=kb)
-        config = {"name": system.name, "pipeline": "app", "retriever": retriever, "backend": backend, "k": k,
+        config = {"name": system.name, "pipeline": "app", "retriever": retriever, "backend": system.pipeline.backend.name, "k": k,
                   "embed_model": kb.manifest.get("embed_model"), "chunk_size": kb.manifest.get("chunk_size"),
                   "chunk_overlap": kb.manifest.get("chunk_overlap")}
     config["gold"] = str(gold)
@@ -551,16 +563,18 @@ def run_eval(settings, gold: Path, *, pipeline: str = "app", retriever: str | No
 COMPARE_CONFIGS = [("app", "app", None), ("dense", "app", "dense"), ("bm25", "app", "bm25"), ("baseline", "baseline", None)]
 
 
-def run_cli(args, settings) -> int:
-    """``ragqa eval``: one configuration, or ``--compare`` several."""
+def run_cli(args, settings, backend=None) -> int:
+    """``ragqa eval``: one configuration, or ``--compare`` several.
+    ``backend``: an instance (default: ``args.backend`` by name)."""
     from .knowledge_base import open_knowledge_base
 
     kb = open_knowledge_base(settings)
-    retriever = None if args.retriever == "default" else args.retriever
+    retriever = args.retriever
+    backend = backend or args.backend
     if args.compare:
         reports = {}
         for name, pipeline, retr in COMPARE_CONFIGS:
-            rep = run_eval(settings, args.gold, pipeline=pipeline, retriever=retr or retriever, backend=args.backend,
+            rep = run_eval(settings, args.gold, pipeline=pipeline, retriever=retr or retriever, backend=backend,
                            k=args.k, limit=args.limit, kb=kb)
             reports[f"{name} ({rep['config']['name']})" if name == "app" else name] = rep
         table = markdown_table({n: r["overall"] for n, r in reports.items()})
@@ -575,7 +589,7 @@ def run_cli(args, settings) -> int:
         else:
             print(table)
         return 0
-    rep = run_eval(settings, args.gold, pipeline=args.pipeline, retriever=retriever, backend=args.backend,
+    rep = run_eval(settings, args.gold, pipeline=args.pipeline, retriever=retriever, backend=backend,
                    k=args.k, limit=args.limit, kb=kb)
     if args.out:
         write_outputs(rep, Path(args.out))

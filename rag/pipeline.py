@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from .backends import DEFAULT_BACKEND, REFUSAL, AnswerBackend, AnswerRequest, Draft, get_backend
+from .backends import DEFAULT_BACKEND, REFUSAL, AnswerBackend, AnswerRequest, BackendError, Draft, get_backend
 from .knowledge_base import IndexSettings, KnowledgeBase, open_knowledge_base
 from .retrieval import DEFAULT_RETRIEVER, TOP_K, make_retriever, retrieve
 from .schema import Answer, Citation, Passage
@@ -21,6 +21,9 @@ from .script import Script, detect_script
 from .crosslingual import with_chinese_terms
 from .followup import standalone_question
 from .text import clean_question
+
+
+FALLBACK_BACKEND = "extractive"
 
 
 def _ms(t0: float) -> float:
@@ -55,13 +58,19 @@ class QAPipeline:
         retriever: retriever name (see ``rag.retrieval.RETRIEVERS``).
         backend: backend name (see ``rag.backends.BACKENDS``) or instance.
         k: passages retrieved per question.
+        fallback: when a generative backend fails (BackendError), answer
+            with the extractive backend and say so in ``Answer.notice``.
 
     Raises:
         ValueError: unknown retriever or backend name.
+        BackendError: the backend cannot start.
     """
 
-    def __init__(self, kb: KnowledgeBase, retriever: str = DEFAULT_RETRIEVER, backend: str | AnswerBackend = DEFAULT_BACKEND, k: int = TOP_K):
+    def __init__(self, kb: KnowledgeBase, retriever: str = DEFAULT_RETRIEVER, backend: str | AnswerBackend = DEFAULT_BACKEND,
+                 k: int = TOP_K, fallback: bool = True):
         self.kb = kb
+        self.fallback = fallback
+        self._extractive: AnswerBackend | None = None
         self.retriever_name = retriever
         self.k = k
         self.retriever = make_retriever(kb, retriever, k)
@@ -75,6 +84,11 @@ class QAPipeline:
             CorpusError, EmbeddingModelError: see :func:`open_knowledge_base`.
         """
         return cls(open_knowledge_base(settings, rebuild=rebuild), **kwargs)
+
+    def _fallback_backend(self) -> AnswerBackend:
+        if self._extractive is None:
+            self._extractive = get_backend(FALLBACK_BACKEND)
+        return self._extractive
 
     # -- the steps -------------------------------------------------------
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
@@ -127,6 +141,8 @@ class QAPipeline:
                         )
                     )
                 markers.append(f"[{numbers[key]}]")
+            if claim.unsupported:
+                markers.append("[?]")
             parts.append(claim.text + "".join(dict.fromkeys(markers)))
         sep = " " if script == "en" else ""
         text = sep.join(([draft.lead] if draft.lead else []) + parts)
@@ -146,7 +162,7 @@ class QAPipeline:
 
         Raises:
             QuestionError: empty, too long, or no words.
-            BackendError: the backend failed (callers may fall back).
+            BackendError: the backend failed and ``fallback`` is off.
         """
         answer = None
         for item in self.ask_stream(question, history=history, k=k):
@@ -164,19 +180,25 @@ class QAPipeline:
         passages = self.retrieve(standalone, k)
         t_retrieved = time.perf_counter()
         request = AnswerRequest(question=standalone, script=script, passages=passages, kb=self.kb)
-        draft = None
-        for item in self.backend.stream(request):
-            if isinstance(item, Draft):
-                draft = item
-            else:
-                yield item
+        draft, notice, backend_name, t_first = None, "", self.backend.name, None
+        try:
+            for item in self.backend.stream(request):
+                if isinstance(item, Draft):
+                    draft = item
+                else:
+                    t_first = t_first or time.perf_counter()
+                    yield item
+        except BackendError as exc:
+            if not self.fallback or self.backend.name == FALLBACK_BACKEND:
+                raise
+            notice = f"⚠ {exc}; showing the {FALLBACK_BACKEND} answer."
+            backend_name = FALLBACK_BACKEND
+            draft = self._fallback_backend().answer(request)
         if draft is None or draft.refused or not draft.claims:
             text, citations, refused = REFUSAL[script], [], True
         else:
             text, citations = self.cite(draft, passages, script)
-            refused = not citations
-            if refused:
-                text = REFUSAL[script]
+            refused = False
         yield Answer(
             question=question,
             standalone_question=standalone,
@@ -184,13 +206,14 @@ class QAPipeline:
             refused=refused,
             citations=citations,
             script=script,
-            backend=self.backend.name,
-            notice=draft.notice if draft else "",
+            backend=backend_name,
+            notice=" ".join(x for x in (notice, draft.notice if draft else "") if x),
             passages=passages,
             support=draft.support if draft else None,
             timings_ms={
                 "retrieve": round((t_retrieved - t0) * 1000, 1),
                 "answer": _ms(t_retrieved),
                 "total": _ms(t0),
+                **({"first_token": round((t_first - t0) * 1000, 1)} if t_first else {}),
             },
         )

@@ -15,6 +15,8 @@ from .base import REFUSAL, AnswerBackend, AnswerRequest, BackendError, Claim, Dr
 
 BACKENDS = {
     "extractive": "rag.backends.extractive:ExtractiveBackend",
+    "llamacpp": "rag.backends.llamacpp:LlamaCppBackend",
+    "openai": "rag.backends.openai:OpenAIBackend",
 }
 DEFAULT_BACKEND = "extractive"
 

@@ -43,10 +43,12 @@ class Claim:
             into the request's passages; ``span`` is the supporting
             ``[start, end)`` in the repaired article text, or None to let the
             pipeline find the best-matching sentence of that passage.
+        unsupported: a generated sentence none of whose citations held up.
     """
 
     text: str
     support: list[tuple[int, tuple[int, int] | None]] = field(default_factory=list)
+    unsupported: bool = False  # no source supports it: rendered with [?]
 
 
 @dataclass
