@@ -41,7 +41,7 @@ from collections.abc import Iterator
 
 import gradio as gr
 
-from rag.backends import DEFAULT_BACKEND, BackendError, available_backends, get_backend
+from rag.backends import DEFAULT_BACKEND, BackendError, available_backends, fallback_notice, get_backend
 from rag.corpus import CorpusError
 from rag.knowledge_base import IndexSettings
 from rag.pipeline import QAPipeline
@@ -187,7 +187,7 @@ def _echo(message: str) -> str:
 
 
 def _unavailable(name: str, exc: Exception) -> str:
-    return f"⚠ {name} unavailable: {exc}; showing the {FALLBACK_BACKEND} answer."
+    return fallback_notice(name, exc, FALLBACK_BACKEND)
 
 
 # -- backends -----------------------------------------------------------------

@@ -18,7 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-from .backends import DEFAULT_BACKEND, BackendError, available_backends, get_backend
+from .backends import DEFAULT_BACKEND, BackendError, available_backends, fallback_notice, get_backend
 from .config import backend_options, load_config, setting
 from .corpus import CorpusError
 from .knowledge_base import DEFAULT_CORPUS, IndexSettings
@@ -71,7 +71,7 @@ def _make_backend(args):
     try:
         return get_backend(args.backend, **args.backend_options), ""
     except BackendError as exc:
-        return get_backend(DEFAULT_BACKEND), f"⚠ {exc}; showing the {DEFAULT_BACKEND} answer."
+        return get_backend(DEFAULT_BACKEND), fallback_notice(args.backend, exc)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="folder for report.json, report.md and breakdown.png")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--limit", type=int, default=None, help="only the first N gold items (quick checks)")
+    p.add_argument("--no-judge", action="store_true", help="skip the LLM-judged metrics of generative backends")
     p.set_defaults(func=cmd_eval)
     return parser
 

@@ -178,6 +178,29 @@ def percentile(values: list[float], q: float) -> float:
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
+# ------------------------------------------------------- LLM judge --
+# llama-index's FaithfulnessEvaluator passes only when the reply contains the
+# English word "yes", so a judge answering in Chinese fails every item; we
+# force a one-word YES/NO reply and also accept 是/否.
+JUDGE_FAITHFULNESS = (
+    "Sources:\n{sources}\n\nAnswer:\n{answer}\n\n"
+    "Is every statement in the answer supported by the sources? Reply with exactly one word: YES or NO."
+)
+JUDGE_RELEVANCY = (
+    "Question: {question}\nAnswer: {answer}\n\n"
+    "Does the answer respond to the question? Reply with exactly one word: YES or NO."
+)
+
+
+def judge(llm, prompt: str) -> bool | None:
+    """One YES/NO verdict from a llama-index LLM; None if it said neither."""
+    reply = llm.complete(prompt).text.strip().upper()
+    yes, no = reply.find("YES"), reply.find("NO")
+    yes_zh, no_zh = reply.find("是"), reply.find("否")
+    hits = [(i, v) for i, v in ((yes, True), (no, False), (yes_zh, True), (no_zh, False)) if i >= 0]
+    return min(hits)[1] if hits else None
+
+
 # ------------------------------------------------------------ the runner --
 @dataclass
 class ItemResult:
@@ -192,6 +215,8 @@ class ItemResult:
     latency_ms: float
     top_passages: list[dict]
     first_token_ms: float | None = None
+    faithful: bool | None = None  # LLM judge, generative backends only
+    relevant_answer: bool | None = None
     standalone_question: str = ""
     notice: str = ""
     support: float | None = None
@@ -241,7 +266,19 @@ def summarize(results: list[ItemResult]) -> dict:
         "latency_p50_ms": round(statistics.median(lat), 1) if lat else None,
         "latency_p95_ms": round(percentile(lat, 95), 1) if lat else None,
         **_first_token(results),
+        **_judged(results),
     }
+
+
+def _judged(results: list[ItemResult]) -> dict:
+    """LLM-judged faithfulness and answer relevancy over judged items."""
+    out = {}
+    for key, attr in (("llm_faithfulness", "faithful"), ("llm_answer_relevancy", "relevant_answer")):
+        votes = [getattr(r, attr) for r in results if getattr(r, attr) is not None]
+        if votes:
+            out[key] = round(sum(votes) / len(votes), 4)
+            out[f"{key}_n"] = len(votes)
+    return out
 
 
 def _first_token(results: list[ItemResult]) -> dict:
@@ -343,8 +380,10 @@ class AppSystem:
         return ans, deep
 
 
-def evaluate(system, items: list[GoldItem], config: dict) -> dict:
-    """Run every item through ``system`` and build the report."""
+def evaluate(system, items: list[GoldItem], config: dict, judge_llm=None) -> dict:
+    """Run every item through ``system`` and build the report. With
+    ``judge_llm`` (a llama-index LLM), answered items also get LLM-judged
+    faithfulness (against the cited passages) and answer relevancy."""
     chunks_norm = [normalize(t) for t in system.all_chunks()]
     results = []
     for item in items:
@@ -371,6 +410,11 @@ def evaluate(system, items: list[GoldItem], config: dict) -> dict:
                 first_token_ms=ans.timings_ms.get("first_token"),
             )
         )
+        if judge_llm is not None and not ans.refused:
+            r = results[-1]
+            sources = "\n".join(f"[{c.n}] {c.passage}" for c in ans.citations) or "(none)"
+            r.faithful = judge(judge_llm, JUDGE_FAITHFULNESS.format(sources=sources, answer=ans.answer))
+            r.relevant_answer = judge(judge_llm, JUDGE_RELEVANCY.format(question=item.question, answer=ans.answer))
     return report(results, config)
 
 
@@ -379,7 +423,11 @@ TABLE_METRICS = [
     ("hit@1", "hit@1"), ("hit@5", "hit@5"), ("mrr@10", "MRR@10"), ("ndcg@10", "nDCG@10"),
     ("answer_accuracy", "acc"), ("char_f1", "F1"), ("citation_precision", "cite P"), ("citation_recall", "cite R"),
     ("correct_refusal", "refuse ok"), ("false_refusal", "false refuse"), ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms"),
+    ("first_token_p50_ms", "1st token p50 ms"), ("llm_faithfulness", "LLM faithful"), ("llm_answer_relevancy", "LLM relevant"),
 ]
+
+
+_GENERATIVE_ONLY = {"first_token_p50_ms", "llm_faithfulness", "llm_answer_relevancy"}
 
 
 def _fmt(v) -> str:
@@ -391,12 +439,15 @@ def _fmt(v) -> str:
 
 
 def markdown_table(rows: dict[str, dict], first: str = "config") -> str:
-    """A Markdown table: one row per entry of ``rows`` (name -> summary)."""
-    head = f"| {first} | n | " + " | ".join(label for _, label in TABLE_METRICS) + " |"
-    sep = "|" + "---|" * (len(TABLE_METRICS) + 2)
+    """A Markdown table: one row per entry of ``rows`` (name -> summary);
+    generative-only columns appear when some row has them."""
+    metrics = [(k, label) for k, label in TABLE_METRICS
+               if k not in _GENERATIVE_ONLY or any(r.get(k) is not None for r in rows.values())]
+    head = f"| {first} | n | " + " | ".join(label for _, label in metrics) + " |"
+    sep = "|" + "---|" * (len(metrics) + 2)
     lines = [head, sep]
     for name, s in rows.items():
-        lines.append(f"| {name} | {s['n']} | " + " | ".join(_fmt(s.get(k)) for k, _ in TABLE_METRICS) + " |")
+        lines.append(f"| {name} | {s['n']} | " + " | ".join(_fmt(s.get(k)) for k, _ in metrics) + " |")
     return "\n".join(lines)
 
 
@@ -535,8 +586,11 @@ def _app_system(settings, retriever: str, backend, k: int, kb=None):
 
 
 def run_eval(settings, gold: Path, *, pipeline: str = "app", retriever: str | None = None, backend="extractive",
-             k: int = 5, limit: int | None = None, kb=None) -> dict:
-    """Evaluate one configuration; returns the report dict.
+             k: int = 5, limit: int | None = None, kb=None, use_judge: bool = True) -> dict:
+    """Evaluate one configuration; returns the report dict. ``use_judge``:
+    when the backend is generative, also ask its LLM for YES/NO verdicts on
+    faithfulness and answer relevancy (reported beside, never instead of,
+    the deterministic metrics).
 
     Raises:
         GoldFileError: bad gold file. CorpusError / EmbeddingModelError: as
@@ -557,7 +611,9 @@ def run_eval(settings, gold: Path, *, pipeline: str = "app", retriever: str | No
                   "embed_model": kb.manifest.get("embed_model"), "chunk_size": kb.manifest.get("chunk_size"),
                   "chunk_overlap": kb.manifest.get("chunk_overlap")}
     config["gold"] = str(gold)
-    return evaluate(system, items, config)
+    judge_llm = getattr(getattr(getattr(system, "pipeline", None), "backend", None), "llm", None) if use_judge else None
+    config["llm_judge"] = bool(judge_llm)
+    return evaluate(system, items, config, judge_llm=judge_llm)
 
 
 COMPARE_CONFIGS = [("app", "app", None), ("dense", "app", "dense"), ("bm25", "app", "bm25"), ("baseline", "baseline", None)]
@@ -575,7 +631,7 @@ def run_cli(args, settings, backend=None) -> int:
         reports = {}
         for name, pipeline, retr in COMPARE_CONFIGS:
             rep = run_eval(settings, args.gold, pipeline=pipeline, retriever=retr or retriever, backend=backend,
-                           k=args.k, limit=args.limit, kb=kb)
+                           k=args.k, limit=args.limit, kb=kb, use_judge=not args.no_judge)
             reports[f"{name} ({rep['config']['name']})" if name == "app" else name] = rep
         table = markdown_table({n: r["overall"] for n, r in reports.items()})
         if args.out:
@@ -590,7 +646,7 @@ def run_cli(args, settings, backend=None) -> int:
             print(table)
         return 0
     rep = run_eval(settings, args.gold, pipeline=args.pipeline, retriever=retriever, backend=backend,
-                   k=args.k, limit=args.limit, kb=kb)
+                   k=args.k, limit=args.limit, kb=kb, use_judge=not args.no_judge)
     if args.out:
         write_outputs(rep, Path(args.out))
     if args.json:

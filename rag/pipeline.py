@@ -13,7 +13,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from .backends import DEFAULT_BACKEND, REFUSAL, AnswerBackend, AnswerRequest, BackendError, Draft, get_backend
+from .backends import (
+    DEFAULT_BACKEND,
+    REFUSAL,
+    AnswerBackend,
+    AnswerRequest,
+    BackendError,
+    Draft,
+    fallback_notice,
+    get_backend,
+)
 from .knowledge_base import IndexSettings, KnowledgeBase, open_knowledge_base
 from .retrieval import DEFAULT_RETRIEVER, TOP_K, make_retriever, retrieve
 from .schema import Answer, Citation, Passage
@@ -191,7 +200,7 @@ class QAPipeline:
         except BackendError as exc:
             if not self.fallback or self.backend.name == FALLBACK_BACKEND:
                 raise
-            notice = f"⚠ {exc}; showing the {FALLBACK_BACKEND} answer."
+            notice = fallback_notice(self.backend.name, exc, FALLBACK_BACKEND)
             backend_name = FALLBACK_BACKEND
             draft = self._fallback_backend().answer(request)
         if draft is None or draft.refused or not draft.claims:

