@@ -9,7 +9,9 @@ A concrete backend only says how to build its llama-index LLM
 Citation verification: a marker ``[n]`` after an answer sentence is kept only
 when passage n contains a sentence sharing at least MIN_SUPPORT of the answer
 sentence's character bigrams (Simplified, letters and digits only) and every
-number the answer sentence states. A
+number the answer sentence states; for English answers, which share no
+characters with Chinese sources, the test is an e5 cosine of at least
+MIN_CROSSLINGUAL_COSINE between answer and source sentence (plus the numbers). A
 sentence with no marker that holds up (small models often forget them) is
 cited to the passage that best supports it, if one reaches MIN_SUPPORT; a
 sentence still without support is flagged (``Claim.unsupported``) and
@@ -28,8 +30,11 @@ from ..script import Script, to_script, to_simplified
 from .base import REFUSAL, AnswerBackend, AnswerRequest, BackendError, Claim, Draft
 
 #: Share of an answer sentence's character bigrams that a source sentence
-#: must contain for its citation to stand (set from the eval; see README).
+#: must contain for its citation to stand.
 MIN_SUPPORT = 0.3
+#: English answers share no characters with Chinese sources: there a source
+#: sentence must reach this e5 cosine with the answer sentence instead.
+MIN_CROSSLINGUAL_COSINE = 0.86
 MAX_NEW_TOKENS = 384
 TEMPERATURE = 0.0  # greedy: answers are reproducible
 
@@ -181,6 +186,28 @@ class GenerativeBackend(AnswerBackend):
                 draft = item
         return draft
 
+    def _support(self, sentence: str, passage, request: AnswerRequest) -> tuple[float, tuple[int, int]]:
+        """(score, span) of the passage sentence best supporting ``sentence``,
+        score normalised so that 1.0 is the acceptance threshold."""
+        if request.script != "en":
+            share, span = support(sentence, passage.text, passage.clean_start)
+            return share / self.min_support, span
+        # English: e5 cosine against the passage's sentences (sentence table)
+        import numpy as np
+
+        kb = request.kb
+        rows = kb.sentences.overlapping(passage.doc, passage.clean_start, passage.clean_end)
+        numbers = set(_NUMBER.findall(sentence))
+        text = kb.articles[passage.doc].repaired.text
+        rows = [r for r in rows if numbers <= set(_NUMBER.findall(text[kb.sentences.spans[r, 0]:kb.sentences.spans[r, 1]]))]
+        if not rows:
+            return 0.0, (passage.clean_start, passage.clean_end)
+        q = np.asarray(kb.embedder.get_query_embedding(sentence), dtype=np.float32)
+        cos = kb.sentences.vectors[rows] @ q
+        best = int(np.argmax(cos))
+        s, e = (int(x) for x in kb.sentences.spans[rows[best]])
+        return float(cos[best]) / MIN_CROSSLINGUAL_COSINE, (s, e)
+
     def verify(self, text: str, request: AnswerRequest) -> Draft:
         """Turn generated text into a Draft with only verified citations."""
         script: Script = request.script
@@ -193,14 +220,13 @@ class GenerativeBackend(AnswerBackend):
             kept = []
             for n in cited:
                 if 1 <= n <= len(request.passages):
-                    p = request.passages[n - 1]
-                    share, span = support(sentence, p.text, p.clean_start)
-                    if share >= self.min_support:
+                    score, span = self._support(sentence, request.passages[n - 1], request)
+                    if score >= 1.0:
                         kept.append((n - 1, span))
             if not kept:  # no marker, or none held up: cite the passage that does support it, if one does
-                scored = [(support(sentence, p.text, p.clean_start), i) for i, p in enumerate(request.passages)]
-                (share, span), i = max(scored, key=lambda x: x[0][0])
-                if share >= self.min_support:
+                scored = [(self._support(sentence, p, request), i) for i, p in enumerate(request.passages)]
+                (score, span), i = max(scored, key=lambda x: x[0][0])
+                if score >= 1.0:
                     kept.append((i, span))
             claims.append(Claim(shown, kept, unsupported=not kept))
         if not claims:
