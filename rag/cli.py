@@ -75,6 +75,7 @@ def _make_backend(args):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``ragqa`` argument parser (subcommands index, ask, ui, eval)."""
     parser = argparse.ArgumentParser(prog="ragqa", description="Cited question answering over Chinese news articles.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_index(args) -> int:
+    """``ragqa index``: build or check the index; prints one summary line."""
     from .knowledge_base import open_knowledge_base
 
     kb = open_knowledge_base(_settings(args), rebuild=args.rebuild)
@@ -141,6 +143,7 @@ def _print_answer(ans) -> None:
 
 
 def cmd_ask(args) -> int:
+    """``ragqa ask``: answer one question (text, ``--json`` or ``--stream``)."""
     from .knowledge_base import open_knowledge_base
     from .pipeline import QAPipeline
 
@@ -166,6 +169,7 @@ def cmd_ask(args) -> int:
 
 
 def cmd_ui(args) -> int:
+    """``ragqa ui``: serve the Gradio app until interrupted."""
     import ui
 
     ui.serve(settings=_settings(args), host=args.host, port=args.port, backend=args.backend, retriever=args.retriever, k=args.k,
@@ -174,12 +178,15 @@ def cmd_ui(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    """``ragqa eval``: see rag.evaluation.run_cli."""
     from .evaluation import run_cli
 
     return run_cli(args, _settings(args), _make_backend(args)[0])
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``ragqa`` console script; returns the exit status
+    (0 ok, 2 bad input or unavailable resource, 1 unexpected failure)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")

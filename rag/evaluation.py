@@ -223,12 +223,14 @@ class ItemResult:
 
     @property
     def correct(self) -> bool:
+        """Answer accuracy for answerable items; a refusal for unanswerable ones."""
         if not self.item.answerable:
             return self.refused
         return not self.refused and answer_correct(self.answer, self.item.answer, self.item.answer_aliases)
 
     @property
     def f1(self) -> float:
+        """Best character F1 over the gold answer and its aliases."""
         if not self.item.answerable:
             return float(self.refused)
         if self.refused:
@@ -290,6 +292,7 @@ def _first_token(results: list[ItemResult]) -> dict:
 
 
 def breakdown(results: list[ItemResult], key) -> dict:
+    """:func:`summarize` per group, ``key(result)`` naming the group."""
     groups: dict[str, list[ItemResult]] = {}
     for r in results:
         groups.setdefault(key(r), []).append(r)

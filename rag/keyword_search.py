@@ -46,6 +46,7 @@ class BM25Index:
         return cls(model, [n.node_id for n in nodes])
 
     def save(self, folder: Path) -> None:
+        """Write the bm25s index and the row -> node id list under ``folder/bm25``."""
         target = Path(folder) / BM25_DIR
         self.model.save(str(target), show_progress=False)
         (target / "node_ids.txt").write_text("\n".join(self.node_ids), encoding="utf-8")

@@ -49,6 +49,7 @@ class SentenceTable:
 
     @classmethod
     def build(cls, articles: list[Article], embedder) -> "SentenceTable":
+        """Split and embed every article (passage prefix, Simplified text)."""
         docs, spans, texts = [], [], []
         for a in articles:
             for s, e in article_sentences(a):
@@ -59,6 +60,7 @@ class SentenceTable:
         return cls(docs, np.asarray(spans, dtype=np.int32).reshape(-1, 2), vectors)
 
     def save(self, folder: Path) -> None:
+        """Write ``sentences.npz`` into ``folder``."""
         np.savez(Path(folder) / SENTENCES_FILE, docs=np.asarray(self.docs), spans=self.spans, vectors=self.vectors)
 
     @classmethod

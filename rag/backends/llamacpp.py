@@ -19,6 +19,8 @@ class LlamaCppBackend(GenerativeBackend):
     name = "llamacpp"
 
     def make_llm(self, gguf: str | None = None, n_ctx: int = 4096, n_threads: int | None = None):
+        """llama-index ``LlamaCPP`` on the GGUF. Raises BackendError (missing
+        extra, missing or unreadable model file)."""
         try:
             from llama_index.llms.llama_cpp import LlamaCPP
         except ImportError as exc:

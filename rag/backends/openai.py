@@ -26,6 +26,8 @@ class OpenAIBackend(GenerativeBackend):
 
     def make_llm(self, base_url: str | None = None, model: str | None = None, api_key: str | None = None,
                  timeout: float | None = None):
+        """llama-index ``OpenAILike`` for the endpoint (no retries, so failures
+        surface at once). Raises BackendError when the extra is missing."""
         try:
             from llama_index.llms.openai_like import OpenAILike
         except ImportError as exc:
