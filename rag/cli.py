@@ -181,7 +181,10 @@ def cmd_eval(args) -> int:
     """``ragqa eval``: see rag.evaluation.run_cli."""
     from .evaluation import run_cli
 
-    return run_cli(args, _settings(args), _make_backend(args)[0])
+    backend, notice = _make_backend(args)
+    if notice:
+        print(notice, file=sys.stderr)
+    return run_cli(args, _settings(args), backend)
 
 
 def main(argv: list[str] | None = None) -> int:
