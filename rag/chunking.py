@@ -12,8 +12,6 @@ the repair's offset map.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-
 from llama_index.core import Document
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import TextNode
@@ -66,16 +64,6 @@ def make_splitter(chunk_size: int = CHUNK_SIZE, chunk_overlap: int = CHUNK_OVERL
         include_metadata=False,
         include_prev_next_rel=False,
     )
-
-
-@dataclass(frozen=True)
-class ChunkSpan:
-    """Where a chunk sits: clean (repaired) and original character spans."""
-
-    clean_start: int
-    clean_end: int
-    orig_start: int
-    orig_end: int
 
 
 def chunk_articles(

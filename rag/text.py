@@ -84,14 +84,3 @@ def keywords(text: str) -> tuple[str, ...]:
         if not is_question_word(t) and not any(t in a for a in asked) and t not in seen:
             seen.append(t)
     return tuple(seen)
-
-
-def keyword_coverage(question_keywords: tuple[str, ...], passage_simplified: str) -> float:
-    """Share of the question's keywords found verbatim in the passage,
-    weighted by keyword length in characters (capped at 4): in [0, 1]."""
-    if not question_keywords:
-        return 0.0
-    text = passage_simplified.lower()
-    total = sum(min(len(k), 4) for k in question_keywords)
-    found = sum(min(len(k), 4) for k in question_keywords if k in text)
-    return found / total
