@@ -132,6 +132,9 @@ class QAPipeline:
                     numbers[key] = len(numbers) + 1
                     article = self.kb.articles[p.doc]
                     start, end = article.repaired.original_span(*span)
+                    # a cited sentence may run past the chunk's edge: widen the shown passage to hold it
+                    lo, hi = min(p.clean_start, span[0]), max(p.clean_end, span[1])
+                    passage_start, passage_end = article.repaired.original_span(lo, hi)
                     citations.append(
                         Citation(
                             n=numbers[key],
@@ -143,10 +146,10 @@ class QAPipeline:
                             start=start,
                             end=end,
                             quote=article.repaired.text[span[0] : span[1]],
-                            passage=p.text,
-                            passage_start=p.orig_start,
-                            passage_end=p.orig_end,
-                            quote_in_passage=(max(0, span[0] - p.clean_start), min(len(p.text), span[1] - p.clean_start)),
+                            passage=article.repaired.text[lo:hi],
+                            passage_start=passage_start,
+                            passage_end=passage_end,
+                            quote_in_passage=(span[0] - lo, span[1] - lo),
                         )
                     )
                 markers.append(f"[{numbers[key]}]")
