@@ -1,6 +1,7 @@
 """Tune the extractive backend's sentence weights and refusal threshold on a
 gold file. Features are computed once per question; each setting is then
-scored in memory, so the whole grid takes seconds.
+scored in memory, so the whole grid takes seconds. Only the gold file's
+``"split": "dev"`` items are used; held-out items stay unseen.
 
     python eval/tune_extractive.py [--gold eval/gold.jsonl] [--retriever hybrid]
 
@@ -21,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.backends.base import AnswerRequest  # noqa: E402
-from rag.backends.extractive import ExtractiveBackend, Weights, score, select, support  # noqa: E402
+from rag.backends.extractive import ExtractiveBackend, Weights, note_answer_type, score, select, support  # noqa: E402
 from rag.evaluation import answer_correct, is_relevant, load_gold  # noqa: E402
 from rag.knowledge_base import IndexSettings, open_knowledge_base  # noqa: E402
 from rag.pipeline import QAPipeline  # noqa: E402
@@ -34,10 +35,15 @@ def collect(gold: Path, retriever: str):
     backend = ExtractiveBackend(Weights(answer_type=1.0))  # compute every feature
     rows = []
     for item in load_gold(gold):
+        if item.split != "dev":  # held-out items are never tuned on
+            continue
         question = qa.standalone(item.question, item.history)
         passages = qa.retrieve(question)
         request = AnswerRequest(question, detect_script(item.question), passages, kb)
         cands, evidence = backend.candidates(request)
+        for c in cands:
+            c.score = score(c, Weights())
+        note_answer_type(evidence, select(sorted(cands, key=lambda c: -c.score)) if cands else [])
         rows.append((item, request.script, cands, evidence, [is_relevant(p.text, item.evidence) for p in passages]))
     return rows
 
@@ -91,8 +97,8 @@ def main() -> None:
     print(f"current: {accuracy(rows, Weights())}")
     thresholds = [x / 100 for x in range(-100, 101, 5)]
     best = []
-    for cw, cs, up in itertools.product([0.0, 0.25, 0.5, 1.0], [0.0, 2.0, 5.0, 10.0], [0.25, 0.5, 1.0, 2.0]):
-        params = dict(coverage_weight=cw, cosine_scale=cs, unseen_penalty=up)
+    for cw, cs, up, kf in itertools.product([0.0, 0.25, 0.5, 1.0], [0.0, 2.0, 5.0, 10.0], [0.25, 0.5, 1.0, 2.0], [0.0, 2.0, 2.5, 3.0]):
+        params = dict(coverage_weight=cw, cosine_scale=cs, unseen_penalty=up, keyword_floor=kf)
         ok_points = [p for p in refusal_curve(rows, thresholds, **params) if p[2] <= MAX_FALSE_REFUSALS]
         if ok_points:
             t, ok, bad = max(ok_points, key=lambda p: (p[1], -p[2]))

@@ -42,6 +42,9 @@ from .script import to_simplified
 
 GOLD_TYPES = {"fact", "list", "numeric", "multi-doc", "cross-script", "english", "paraphrase", "unanswerable"}
 GOLD_LANGS = {"zh-Hant", "zh-Hans", "en"}
+#: "dev": items the retrieval and refusal settings were tuned on;
+#: "heldout": items written before a tuning round and never tuned on.
+GOLD_SPLITS = {"dev", "heldout"}
 RETRIEVAL_DEPTH = 10
 
 
@@ -63,6 +66,7 @@ class GoldItem:
     type: str
     answerable: bool
     history: list[str] = field(default_factory=list)
+    split: str = "dev"
 
 
 def load_gold(path: Path) -> list[GoldItem]:
@@ -99,6 +103,8 @@ def load_gold(path: Path) -> list[GoldItem]:
             raise GoldFileError(f"{where}: lang {obj['lang']!r} not one of {sorted(GOLD_LANGS)}")
         if obj["type"] not in GOLD_TYPES:
             raise GoldFileError(f"{where}: type {obj['type']!r} not one of {sorted(GOLD_TYPES)}")
+        if obj.get("split", "dev") not in GOLD_SPLITS:
+            raise GoldFileError(f"{where}: split {obj['split']!r} not one of {sorted(GOLD_SPLITS)}")
         if obj["id"] in seen:
             raise GoldFileError(f"{where}: duplicate id {obj['id']!r}")
         if obj["answerable"] and not (obj["evidence"] and obj["answer"]):
@@ -106,7 +112,7 @@ def load_gold(path: Path) -> list[GoldItem]:
         seen.add(obj["id"])
         items.append(GoldItem(obj["id"], obj["question"], obj["lang"], obj["answer"], obj["answer_aliases"],
                               [d for d in docs if d], obj["evidence"], obj["type"], obj["answerable"],
-                              list(obj.get("history") or [])))
+                              list(obj.get("history") or []), obj.get("split", "dev")))
     if not items:
         raise GoldFileError(f"gold file {path} has no items")
     return items
@@ -342,6 +348,7 @@ def report(results: list[ItemResult], config: dict) -> dict:
         "by_lang": breakdown(results, lambda r: r.item.lang),
         "by_turns": breakdown(results, lambda r: "multi-turn" if r.item.history else "single-turn"),
         "by_script": breakdown(results, lambda r: script_pairing(r.item)),
+        "by_split": breakdown(results, lambda r: r.item.split),
         "refusal_curve": refusal_curve(results),
         "items": [
             {
@@ -459,7 +466,8 @@ def markdown_report(rep: dict) -> str:
     out = ["# ragqa eval report", "", "```", json.dumps(rep["config"], ensure_ascii=False, indent=1), "```", ""]
     out += ["## Overall", "", markdown_table({"all": rep["overall"]}), ""]
     for title, key in (("By type", "by_type"), ("By language of the question", "by_lang"),
-                       ("Question script vs article script", "by_script"), ("Single vs multi-turn", "by_turns")):
+                       ("Question script vs article script", "by_script"), ("Single vs multi-turn", "by_turns"),
+                       ("Tuned-on (dev) vs held-out items", "by_split")):
         out += [f"## {title}", "", markdown_table(rep[key], first=key[3:]), ""]
     if rep.get("refusal_curve"):
         out += ["## Refusal trade-off", "", "Refusing below each threshold of the backend's support score:", "",
@@ -661,4 +669,6 @@ def run_cli(args, settings, backend=None) -> int:
         print(markdown_table(rep["by_type"], first="type"))
         print()
         print(markdown_table(rep["by_lang"], first="lang"))
+        print()
+        print(markdown_table(rep["by_split"], first="split"))
     return 0

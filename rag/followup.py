@@ -5,7 +5,10 @@ its own. When a question leans on the conversation (a pronoun, a "那…呢" /
 "what about …" contrast, or too few content words of its own), we carry over
 the key terms of the previous question (jieba part-of-speech tagging keeps
 nouns, names, places, organisations, numbers and verbs) and append them in
-brackets. For a contrast the previous question's *entities* are not carried,
+brackets. A short question with neither a pronoun nor a contrast that names
+something the corpus never mentions ("明天香港會下雨嗎？") is a new topic, not
+a follow-up: carrying terms over would let it borrow the previous answer's
+evidence. For a contrast the previous question's *entities* are not carried,
 since the new question replaces them ("那香港呢？" asks about Hong Kong
 instead). Generative backends may use a condense prompt instead.
 """
@@ -17,7 +20,7 @@ import re
 import jieba.posseg as pseg
 
 from .script import Script, detect_script, to_script, to_simplified
-from .text import STOPWORDS
+from .text import STOPWORDS, unseen_words
 
 _ANAPHORA = re.compile(
     r"他|她|它|其|该|此|这个|这些|那个|那些|上述|前者|后者|\b(he|she|it|they|him|his|her|its|their|them|this|that|these|those)\b",
@@ -45,25 +48,33 @@ def _terms(question: str, drop_entities: bool) -> list[str]:
     return out
 
 
-def needs_context(question: str) -> bool:
+def needs_context(question: str, vocabulary=None) -> bool:
     """Does the question lean on earlier turns (a pronoun, a contrast, or
-    fewer than MIN_OWN_KEYWORDS nouns of its own)?"""
+    fewer than MIN_OWN_KEYWORDS nouns of its own)? With ``vocabulary`` (the
+    corpus's Simplified keywords), a short question naming a word outside it
+    does not (see the module docstring)."""
     q = to_simplified(question).strip()
-    return bool(_ANAPHORA.search(q) or _CONTRAST.search(q) or len(_terms(q, drop_entities=False)) < MIN_OWN_KEYWORDS)
+    if _ANAPHORA.search(q) or _CONTRAST.search(q):
+        return True
+    if len(_terms(q, drop_entities=False)) >= MIN_OWN_KEYWORDS:
+        return False
+    return vocabulary is None or not unseen_words(q, vocabulary)
 
 
-def standalone_question(question: str, history: list[str] | None) -> str:
+def standalone_question(question: str, history: list[str] | None, vocabulary=None) -> str:
     """``question`` itself, or with the previous question's key terms
     appended in brackets when it is a follow-up.
 
     Args:
         question: the new question (any script).
         history: earlier questions of the conversation, oldest first.
+        vocabulary: the corpus's Simplified keywords (a container), to tell
+            a new topic from a follow-up; None skips that check.
 
     Returns:
         The question retrieval should use, in the question's script.
     """
-    if not history or not needs_context(question):
+    if not history or not needs_context(question, vocabulary):
         return question
     q_simplified = to_simplified(question).lower()
     contrast = bool(_CONTRAST.search(to_simplified(question).strip()))

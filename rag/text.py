@@ -9,6 +9,7 @@ import unicodedata
 from functools import lru_cache
 
 import jieba
+import jieba.posseg as pseg
 
 from .script import to_simplified
 
@@ -84,3 +85,23 @@ def keywords(text: str) -> tuple[str, ...]:
         if not is_question_word(t) and not any(t in a for a in asked) and t not in seen:
             seen.append(t)
     return tuple(seen)
+
+
+# jieba POS tags that do not name a concept: pronouns, numerals, measure
+# words, particles, prepositions, conjunctions, locality words, punctuation.
+_NON_CONCEPT_TAGS = ("r", "m", "q", "u", "p", "c", "y", "f", "x", "d", "e", "o")
+_HAN_WORD = re.compile(r"^[\u3400-\u9fff]+$")
+
+
+def unseen_words(question: str, vocabulary) -> list[str]:
+    """Concept words of the question (jieba precise mode, by POS; Chinese
+    words of two or more characters) that are not in ``vocabulary`` (a
+    container of Simplified keywords, e.g. the corpus's keyword IDF table).
+    Precise mode, not search mode: search mode's fragments ("平台中有" ->
+    "中有") are not words of the question."""
+    out = []
+    for word, flag in pseg.lcut(to_simplified(question)):
+        if (len(word) >= 2 and _HAN_WORD.match(word) and word not in vocabulary and not is_question_word(word)
+                and not flag.startswith(_NON_CONCEPT_TAGS) and word not in out):
+            out.append(word)
+    return out

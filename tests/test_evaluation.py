@@ -66,7 +66,7 @@ def test_gold_file_is_valid_and_every_evidence_is_verbatim_in_its_article():
     types = {i.type for i in items}
     assert {"cross-script", "english", "paraphrase", "multi-doc", "unanswerable"} <= types
     unanswerable = [i for i in items if not i.answerable]
-    assert 0.08 <= len(unanswerable) / len(items) <= 0.15
+    assert 0.08 <= len(unanswerable) / len(items) <= 0.30
     docs = {p.name: p.read_text(encoding="utf-8") for p in CORPUS.glob("*.txt")}
     assert {d for i in items for d in i.docs} == set(docs)  # every article is covered
     for item in items:

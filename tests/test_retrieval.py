@@ -43,6 +43,13 @@ def test_a_follow_up_retrieves_the_article_of_the_question_it_follows(pipeline):
     assert "137" in follow.answer
 
 
+def test_a_new_topic_after_a_question_is_not_treated_as_a_follow_up(pipeline):
+    # short, no pronoun, no contrast, and "下雨" is a word no article contains
+    ans = pipeline.ask("明天香港會下雨嗎？", history=["深圳人工智能基金群的規模有多大？"])
+    assert ans.standalone_question == "明天香港會下雨嗎？"
+    assert ans.refused and not ans.citations
+
+
 def test_contrast_follow_up_drops_the_previous_entities():
     q = standalone_question("那香港呢？", ["深圳人工智能基金群規模多大？"])
     assert "深圳" not in q and "基金" in q
@@ -62,9 +69,32 @@ def test_english_names_and_words_become_chinese_terms(pipeline):
         "火星上的企鵝喜歡吃什麼口味的冰淇淋？",
         "前海深港人工智能算力中心二期工程的算力规模是多少？",
         "How many penguins live on Mars?",
+        # shares only "香港" with the articles: the keyword evidence is too weak
+        "明天香港會下雨嗎？",
+        "What is the capital of France?",
+        # asks for a number; the best sentences about him state none
+        "陈清泉今年多少岁？",
     ],
 )
 def test_questions_the_articles_do_not_answer_are_refused(pipeline, question):
     ans = pipeline.ask(question)
     assert ans.refused and not ans.citations
     assert ans.answer in ("文章沒有提到這一點。", "文章没有提到这一点。", "The articles do not say.")
+
+
+def test_refusal_penalties_and_answer_types():
+    from dataclasses import replace
+
+    from rag.backends.extractive import (KEYWORD_PENALTY, REFUSAL_THRESHOLD, UNTYPED_PENALTY, Evidence,
+                                         expected_answer_type, holds_answer_type, support)
+
+    good = Evidence(best_cosine=0.95, best_coverage=1.0, answer_type="number", keyword_score=10.0, answer_typed=True)
+    base = support(good, "zh-Hans")
+    assert base > REFUSAL_THRESHOLD
+    assert support(replace(good, keyword_score=1.0), "zh-Hans") == pytest.approx(base - KEYWORD_PENALTY)
+    assert support(replace(good, answer_typed=False), "zh-Hans") == pytest.approx(base - UNTYPED_PENALTY)
+    assert support(replace(good, keyword_score=None, answer_typed=None), "zh-Hans") == pytest.approx(base)
+    assert holds_answer_type("由工业和信息化部等十七部门印发", "number")
+    assert not holds_answer_type("创新最重要的是文化氛围", "number")
+    assert expected_answer_type("What was the total investment in the project?") == "number"
+    assert expected_answer_type("陈清泉今年几岁？") == "number"

@@ -8,8 +8,10 @@ it merely restates the question), a weighted sum ranks them, and the best
 one to three become the answer. Each answer sentence is a verbatim sentence
 of a source, so its citation is exact by construction.
 
-It refuses ("the articles do not say") on weak evidence; see
-:func:`support`. Weights and thresholds come from
+It refuses ("the articles do not say") on weak evidence: see
+:func:`support`, which weighs the dense and keyword evidence, terms the
+corpus never mentions, and whether the chosen sentences hold the kind of
+answer asked for. Weights and thresholds come from
 ``eval/tune_extractive.py`` on ``eval/gold.jsonl`` (README, Evaluation).
 """
 
@@ -22,7 +24,7 @@ import jieba.posseg as pseg
 import numpy as np
 
 from ..script import to_script, to_simplified
-from ..text import is_question_word, keywords
+from ..text import keywords, unseen_words
 from .base import AnswerBackend, AnswerRequest, Claim, Draft
 
 
@@ -50,6 +52,15 @@ COVERAGE_WEIGHT = 0.5
 COSINE_SCALE = 5.0
 UNSEEN_PENALTY = 1.0
 REFUSAL_THRESHOLD = -0.30
+#: Keyword evidence: the best BM25 score (bm25s defaults k1=1.5, b=0.75) of
+#: any chunk for the question. Off-topic questions share at most a word or
+#: two with the articles and score below 2.5; the lowest answerable item of
+#: eval/gold.jsonl scores 2.9 (measured with eval/tune_extractive.py). BM25
+#: scores grow with the corpus's IDFs: re-measure on a different corpus.
+KEYWORD_FLOOR = 2.5
+KEYWORD_PENALTY = 1.0
+#: A question asking for a number or a date whose chosen sentences hold none.
+UNTYPED_PENALTY = 1.0
 #: Extra sentences are kept when within this score of the best one.
 SCORE_MARGIN = 0.03
 MAX_SENTENCES = 3
@@ -60,14 +71,17 @@ MIN_NOVELTY = 0.35
 # Question cues -> what the answer sentence must hold (checked on Simplified text).
 _ANSWER_TYPES = [
     ("date", re.compile(r"何时|什么时候|哪一?年|哪一?天|几月|几号|哪个月|\bwhen\b|what (year|date|day|month)", re.I)),
-    ("number", re.compile(r"多少|几[个家项倍名位次年条]|多大|多高|多长|多快|多远|比例|几成|\bhow (many|much|large|big|long|fast)\b|what (size|percentage|proportion)", re.I)),
+    ("number", re.compile(r"多少|几[个家项倍名位次年条岁]|多大|多高|多长|多快|多远|比例|几成|\bhow (many|much|large|big|long|fast|old|tall)\b"
+                          r"|what (size|percentage|proportion)|what (is|was|are|were) the (total |overall )?"
+                          r"(amount|number|cost|price|value|investment|budget|population|size|scale|area|height|age)\b", re.I)),
     ("person", re.compile(r"谁|哪位|哪一位|什么人|\bwho(m|se)?\b", re.I)),
     ("org", re.compile(r"哪家|哪些?(机构|单位|企业|公司|高校|大学)|什么(机构|单位|企业|公司)|which (company|companies|organi[sz]ations?|institutions?|universit)", re.I)),
 ]
-_NUMBER = re.compile(r"\d|[一二三四五六七八九十百千万亿两]+(个|家|项|倍|名|位|年|条|亿|万)")
+# Arabic digits, a run of two or more Chinese numerals (十七, 一千), or one
+# numeral with a measure word (三个, 两项).
+_NUMBER = re.compile(r"\d|[一二三四五六七八九十百千万亿两]{2,}|[一二三四五六七八九十两]+(个|家|项|倍|名|位|年|条|亿|万|部|次|种|类|批|所|款|成)")
 _DATE = re.compile(r"\d+年|\d+月|\d+日|[一二三四五六七八九十]+月")
 _ORG_SUFFIX = re.compile(r"公司|集团|大学|学院|实验室|研究院|中心|协会|委员会|基金|机构|政府|部门|厅|局")
-_HAN = re.compile(r"^[\u3400-\u9fff]+$")
 
 
 def expected_answer_type(question: str) -> str | None:
@@ -108,23 +122,6 @@ def weighted_coverage(kws: tuple[str, ...], text_simplified: str, idf: dict[str,
     weights = [idf.get(k, unseen) for k in kws]
     found = sum(w for k, w in zip(kws, weights) if k in text)
     return found / sum(weights)
-
-
-# jieba POS tags that do not name a concept: pronouns, numerals, measure
-# words, particles, prepositions, conjunctions, locality words, punctuation.
-_NON_CONCEPT_TAGS = ("r", "m", "q", "u", "p", "c", "y", "f", "x", "d", "e", "o")
-
-
-def unseen_words(question: str, idf: dict[str, float]) -> list[str]:
-    """Concept words of the question (jieba precise mode, by POS) that no
-    chunk contains. Precise mode, not search mode: search mode's fragments
-    ("平台中有" -> "中有") are not words of the question."""
-    out = []
-    for word, flag in pseg.lcut(to_simplified(question)):
-        if (len(word) >= 2 and _HAN.match(word) and word not in idf and not is_question_word(word)
-                and not flag.startswith(_NON_CONCEPT_TAGS) and word not in out):
-            out.append(word)
-    return out
 
 
 @dataclass
@@ -171,26 +168,50 @@ class Evidence:
     best_coverage: float
     answer_type: str | None
     unseen_terms: list[str] = field(default_factory=list)
+    #: The keyword index's best BM25 score for the question (None: not looked up).
+    keyword_score: float | None = None
+    #: Do the chosen answer sentences hold the kind of answer asked for
+    #: (None: not a number/date question, or nothing chosen yet)?
+    answer_typed: bool | None = None
+
+
+def note_answer_type(ev: Evidence, chosen: list[Candidate]) -> None:
+    """Set ``ev.answer_typed`` for a number/date question from the chosen sentences."""
+    if ev.answer_type in ("number", "date") and chosen:
+        ev.answer_typed = any(holds_answer_type(to_simplified(c.text), ev.answer_type) for c in chosen)
 
 
 def support(ev: Evidence, script: str, coverage_weight: float | None = None, cosine_scale: float | None = None,
-            unseen_penalty: float | None = None) -> float:
+            unseen_penalty: float | None = None, keyword_floor: float | None = None) -> float:
     """How well the retrieved text supports answering; refuse below
     REFUSAL_THRESHOLD.
 
     ``COVERAGE_WEIGHT * best keyword coverage + COSINE_SCALE * (best cosine
-    - the script's cosine floor)``, minus UNSEEN_PENALTY when the question
-    asks for a number or a date about a term no chunk of the corpus contains
-    (e.g. "二期工程" when only 一期 is reported: the articles cannot hold that
-    figure; for English, a word whose dictionary translations are all absent).
+    - the script's cosine floor)``, minus a penalty for each of:
+
+    - UNSEEN_PENALTY: the question asks for a number or a date about a term
+      no chunk of the corpus contains (e.g. "二期工程" when only 一期 is
+      reported: the articles cannot hold that figure; for English, a word
+      whose dictionary translations are all absent);
+    - KEYWORD_PENALTY: the keyword index scores no chunk above KEYWORD_FLOOR
+      (the question shares almost no words with the articles: "明天香港會下雨嗎？");
+    - UNTYPED_PENALTY: the question asks for a number or a date and the
+      chosen answer sentences state none ("陈清泉今年多少岁？" answered with a
+      quote of his).
+
     The keyword arguments override the module's constants (for tuning).
     """
     cw = COVERAGE_WEIGHT if coverage_weight is None else coverage_weight
     cs = COSINE_SCALE if cosine_scale is None else cosine_scale
     up = UNSEEN_PENALTY if unseen_penalty is None else unseen_penalty
+    kf = KEYWORD_FLOOR if keyword_floor is None else keyword_floor
     value = cw * ev.best_coverage + cs * (ev.best_cosine - COSINE_FLOOR.get(script, COSINE_FLOOR["zh-Hans"]))
     if ev.answer_type in ("number", "date") and ev.unseen_terms:
         value -= up
+    if ev.keyword_score is not None and ev.keyword_score < kf:
+        value -= KEYWORD_PENALTY
+    if ev.answer_typed is False:
+        value -= UNTYPED_PENALTY
     return value
 
 
@@ -223,8 +244,10 @@ class ExtractiveBackend(AnswerBackend):
         unseen_terms = unseen_words(request.question, idf)
         if request.script == "en":
             unseen_terms += kb.english_expander.unmatched(request.question)
+        hits = kb.bm25.search(request.question, 1)
+        keyword_score = hits[0][1] if hits else 0.0
         if not cands:
-            return [], Evidence(0.0, 0.0, kind, unseen_terms)
+            return [], Evidence(0.0, 0.0, kind, unseen_terms, keyword_score)
         q = np.asarray(kb.embedder.get_query_embedding(to_simplified(request.question)), dtype=np.float32)
         cos = table.vectors[rows] @ q
         q_simplified = to_simplified(request.question)
@@ -234,7 +257,7 @@ class ExtractiveBackend(AnswerBackend):
             c.coverage = weighted_coverage(kws, simplified, idf, unseen)
             c.typed = holds_answer_type(simplified, kind) if self.weights.answer_type else False
             c.restates = novelty(simplified, q_simplified) < MIN_NOVELTY
-        ev = Evidence(max(c.cosine for c in cands), max(c.coverage for c in cands), kind, unseen_terms)
+        ev = Evidence(max(c.cosine for c in cands), max(c.coverage for c in cands), kind, unseen_terms, keyword_score)
         return cands, ev
 
     def rank(self, request: AnswerRequest) -> tuple[list[Candidate], Evidence]:
@@ -246,9 +269,11 @@ class ExtractiveBackend(AnswerBackend):
 
     def answer(self, request: AnswerRequest) -> Draft:
         ranked, ev = self.rank(request)
+        chosen = select(ranked) if ranked else []
+        note_answer_type(ev, chosen)
         strength = support(ev, request.script) if ranked else float("-inf")
         if strength < REFUSAL_THRESHOLD:
             return Draft(claims=[], refused=True, support=strength)
-        claims = [Claim(to_script(c.text, request.script), [(c.passage_index, c.span)]) for c in select(ranked)]
+        claims = [Claim(to_script(c.text, request.script), [(c.passage_index, c.span)]) for c in chosen]
         lead = "According to the articles:" if request.script == "en" else ""
         return Draft(claims=claims, lead=lead, support=strength)
