@@ -8,6 +8,7 @@ chunks; embedding them at query time cost 300-900 ms a question on 2 cores
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,13 +19,16 @@ from .corpus import Article
 from .script import to_simplified
 
 SENTENCES_FILE = "sentences.npz"
+_DIGIT = re.compile(r"\d")
 #: Sentences shorter than this (after trimming) are headings or scraps.
 MIN_SENTENCE_CHARS = 6
 
 
 def article_sentences(article: Article) -> list[tuple[int, int]]:
     """Trimmed sentence spans of the repaired article text, at least
-    MIN_SENTENCE_CHARS long, headings excluded."""
+    MIN_SENTENCE_CHARS long. Headings are excluded unless they state a
+    figure: a label such as "第二階段（2025年-2027年）" is the only place
+    that period is given."""
     text = article.repaired.text
     heading_starts = {pos for pos, _ in article.repaired.headings}
     out = []
@@ -32,7 +36,7 @@ def article_sentences(article: Article) -> list[tuple[int, int]]:
         piece = text[s:e]
         s += len(piece) - len(piece.lstrip())
         e -= len(piece) - len(piece.rstrip())
-        if e - s >= MIN_SENTENCE_CHARS and s not in heading_starts:
+        if e - s >= MIN_SENTENCE_CHARS and (s not in heading_starts or _DIGIT.search(text[s:e])):
             out.append((s, e))
     return out
 
