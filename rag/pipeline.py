@@ -69,6 +69,12 @@ class QAPipeline:
         k: passages retrieved per question.
         fallback: when a generative backend fails (BackendError), answer
             with the extractive backend and say so in ``Answer.notice``.
+        refusal_gate: before calling a generative backend, run the
+            extractive backend's evidence check (dense and keyword evidence,
+            unseen terms; rag.backends.extractive.support, a few ms) and
+            refuse without calling the LLM when it refuses. Small LLMs rarely
+            refuse on their own (the offline 0.5B model answered 70% of the
+            unanswerable gold items before the gate).
 
     Raises:
         ValueError: unknown retriever or backend name.
@@ -76,9 +82,10 @@ class QAPipeline:
     """
 
     def __init__(self, kb: KnowledgeBase, retriever: str = DEFAULT_RETRIEVER, backend: str | AnswerBackend = DEFAULT_BACKEND,
-                 k: int = TOP_K, fallback: bool = True):
+                 k: int = TOP_K, fallback: bool = True, refusal_gate: bool = True):
         self.kb = kb
         self.fallback = fallback
+        self.refusal_gate = refusal_gate
         self._extractive: AnswerBackend | None = None
         self.retriever_name = retriever
         self.k = k
@@ -194,8 +201,13 @@ class QAPipeline:
         t_retrieved = time.perf_counter()
         request = AnswerRequest(question=standalone, script=script, passages=passages, kb=self.kb)
         draft, notice, backend_name, t_first = None, "", self.backend.name, None
+        gate = None
+        if self.refusal_gate and self.backend.name != FALLBACK_BACKEND:
+            gate = self._fallback_backend().answer(request)
+            if gate.refused:
+                draft = gate
         try:
-            for item in self.backend.stream(request):
+            for item in self.backend.stream(request) if draft is None else ():
                 if isinstance(item, Draft):
                     draft = item
                 else:
@@ -222,7 +234,7 @@ class QAPipeline:
             backend=backend_name,
             notice=" ".join(x for x in (notice, draft.notice if draft else "") if x),
             passages=passages,
-            support=draft.support if draft else None,
+            support=draft.support if draft and draft.support is not None else gate.support if gate else None,
             timings_ms={
                 "retrieve": round((t_retrieved - t0) * 1000, 1),
                 "answer": _ms(t_retrieved),

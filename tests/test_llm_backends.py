@@ -178,6 +178,17 @@ def test_failures_fall_back_to_the_extractive_answer_with_a_notice(kb, llama_ser
         QAPipeline(kb, backend=backend, fallback=False).ask(QUESTION)
 
 
+def test_the_refusal_gate_refuses_before_calling_the_llm(kb, hanging_server):
+    # The server never answers: had the LLM been called, fallback=False would raise.
+    qa = QAPipeline(kb, backend=openai_backend(hanging_server, timeout=1), fallback=False)
+    ans = qa.ask("明天香港會下雨嗎？")
+    assert ans.refused and not ans.citations and ans.answer == "文章沒有提到這一點。"
+    assert ans.support is not None and ans.notice == ""
+    # without the gate the same pipeline does call the LLM
+    with pytest.raises(BackendError, match="did not answer within 1 s"):
+        QAPipeline(kb, backend=openai_backend(hanging_server, timeout=1), fallback=False, refusal_gate=False).ask("明天香港會下雨嗎？")
+
+
 def test_a_missing_gguf_is_a_clear_error(tmp_path):
     with pytest.raises(BackendError, match="GGUF model file not found"):
         get_backend("llamacpp", gguf=str(tmp_path / "missing.gguf"))
