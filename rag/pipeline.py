@@ -20,6 +20,7 @@ from .backends import (
     AnswerRequest,
     BackendError,
     Draft,
+    best_supporting_sentence,
     fallback_notice,
     get_backend,
 )
@@ -37,26 +38,6 @@ FALLBACK_BACKEND = "extractive"
 
 def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000, 1)
-
-
-def best_supporting_span(passage: Passage, claim: str) -> tuple[int, int]:
-    """The sentence of ``passage`` sharing the most characters with ``claim``
-    (both compared in Simplified), as a span of the repaired article text."""
-    from .chunking import sentence_spans
-    from .script import to_simplified
-
-    claim_chars = set(to_simplified(claim))
-    best, best_overlap = (passage.clean_start, passage.clean_end), -1.0
-    for s, e in sentence_spans(passage.text):
-        sent = passage.text_simplified[s:e].strip()
-        if not sent:
-            continue
-        overlap = len(claim_chars & set(sent)) / max(1, len(set(sent)))
-        if overlap > best_overlap:
-            lead = len(passage.text[s:e]) - len(passage.text[s:e].lstrip())
-            best = (passage.clean_start + s + lead, passage.clean_start + s + lead + len(sent))
-            best_overlap = overlap
-    return best
 
 
 class QAPipeline:
@@ -134,7 +115,7 @@ class QAPipeline:
                 if not 0 <= index < len(passages):
                     continue  # a backend citing a passage it was not given
                 p = passages[index]
-                span = span or best_supporting_span(p, claim.text)
+                span = span or best_supporting_sentence(claim.text, p.text, p.clean_start)[1]
                 key = (p.doc, span)
                 if key not in numbers:
                     numbers[key] = len(numbers) + 1

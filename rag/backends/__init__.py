@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import entry_points
 
-from .base import REFUSAL, AnswerBackend, AnswerRequest, BackendError, Claim, Draft
+from .base import REFUSAL, AnswerBackend, AnswerRequest, BackendError, Claim, Draft, best_supporting_sentence
 
 BACKENDS = {
     "extractive": "rag.backends.extractive:ExtractiveBackend",
@@ -20,7 +20,7 @@ BACKENDS = {
 }
 DEFAULT_BACKEND = "extractive"
 
-__all__ = ["BACKENDS", "REFUSAL", "AnswerBackend", "AnswerRequest", "BackendError", "Claim", "Draft", "fallback_notice",
+__all__ = ["BACKENDS", "REFUSAL", "AnswerBackend", "AnswerRequest", "BackendError", "Claim", "Draft", "best_supporting_sentence", "fallback_notice",
            "get_backend"]
 
 

@@ -13,12 +13,14 @@ the ``ragqa.backends`` entry-point group from another package).
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from ..chunking import sentence_spans
 from ..schema import Passage
-from ..script import Script
+from ..script import Script, to_simplified
 
 #: What a refusal says, in the reader's script.
 REFUSAL = {
@@ -100,3 +102,36 @@ class AnswerBackend(ABC):
         The default (for backends that do not generate) yields the Draft only.
         """
         yield self.answer(request)
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = [c for c in to_simplified(text).lower() if c.isalnum()]
+    return {a + b for a, b in zip(chars, chars[1:])}
+
+
+#: A number as written in a claim or a source ("1000", "3.5").
+NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def best_supporting_sentence(claim: str, passage_text: str, passage_start: int) -> tuple[float, tuple[int, int]]:
+    """Best share of the claim's character bigrams (Simplified, letters and
+    digits) found in one sentence of the passage, in [0, 1], and that
+    sentence's span in the repaired article text (the whole passage when no
+    sentence qualifies). A sentence lacking any number the claim states
+    supports nothing (bigrams alone would let "500億元" pass on "1000億元").
+    Used to verify generated citations and to locate the sentence a
+    backend cited by passage only."""
+    want = _bigrams(claim)
+    numbers = set(NUMBER.findall(claim))
+    best, span = 0.0, (passage_start, passage_start + len(passage_text))
+    if not want:
+        return best, span
+    for s, e in sentence_spans(passage_text):
+        piece = passage_text[s:e]
+        if not numbers <= set(NUMBER.findall(piece)):
+            continue
+        share = len(want & _bigrams(piece)) / len(want)
+        if share > best:
+            lead = len(piece) - len(piece.lstrip())
+            best, span = share, (passage_start + s + lead, passage_start + s + len(piece.rstrip()))
+    return best, span

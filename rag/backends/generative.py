@@ -26,8 +26,8 @@ from collections.abc import Iterator
 from llama_index.core.llms import ChatMessage, MessageRole
 
 from ..chunking import sentence_spans
-from ..script import Script, to_script, to_simplified
-from .base import REFUSAL, AnswerBackend, AnswerRequest, BackendError, Claim, Draft
+from ..script import Script, to_script
+from .base import REFUSAL, AnswerBackend, AnswerRequest, BackendError, Claim, Draft, NUMBER, best_supporting_sentence
 
 #: Share of an answer sentence's character bigrams that a source sentence
 #: must contain for its citation to stand.
@@ -82,35 +82,6 @@ def chatml(messages) -> str:
     """ChatML prompt (Qwen's chat format) for completion-style LLM classes."""
     out = "".join(f"<|im_start|>{m.role.value}\n{m.content}<|im_end|>\n" for m in messages)
     return out + "<|im_start|>assistant\n"
-
-
-def _bigrams(text: str) -> set[str]:
-    chars = [c for c in to_simplified(text).lower() if c.isalnum()]
-    return {a + b for a, b in zip(chars, chars[1:])}
-
-
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-
-
-def support(claim: str, passage_text: str, passage_start: int) -> tuple[float, tuple[int, int]]:
-    """Best share of the claim's bigrams found in one sentence of the
-    passage, and that sentence's span in the repaired article text. A
-    sentence lacking any number the claim states supports nothing (bigrams
-    alone would let "500億元" pass on "1000億元")."""
-    want = _bigrams(claim)
-    numbers = set(_NUMBER.findall(claim))
-    best, span = 0.0, (passage_start, passage_start + len(passage_text))
-    if not want:
-        return best, span
-    for s, e in sentence_spans(passage_text):
-        piece = passage_text[s:e]
-        if not numbers <= set(_NUMBER.findall(piece)):
-            continue
-        share = len(want & _bigrams(piece)) / len(want)
-        if share > best:
-            lead = len(piece) - len(piece.lstrip())
-            best, span = share, (passage_start + s + lead, passage_start + s + len(piece.rstrip()))
-    return best, span
 
 
 def split_claims(text: str) -> list[tuple[str, list[int]]]:
@@ -190,16 +161,16 @@ class GenerativeBackend(AnswerBackend):
         """(score, span) of the passage sentence best supporting ``sentence``,
         score normalised so that 1.0 is the acceptance threshold."""
         if request.script != "en":
-            share, span = support(sentence, passage.text, passage.clean_start)
+            share, span = best_supporting_sentence(sentence, passage.text, passage.clean_start)
             return share / self.min_support, span
         # English: e5 cosine against the passage's sentences (sentence table)
         import numpy as np
 
         kb = request.kb
         rows = kb.sentences.overlapping(passage.doc, passage.clean_start, passage.clean_end)
-        numbers = set(_NUMBER.findall(sentence))
+        numbers = set(NUMBER.findall(sentence))
         text = kb.articles[passage.doc].repaired.text
-        rows = [r for r in rows if numbers <= set(_NUMBER.findall(text[kb.sentences.spans[r, 0]:kb.sentences.spans[r, 1]]))]
+        rows = [r for r in rows if numbers <= set(NUMBER.findall(text[kb.sentences.spans[r, 0]:kb.sentences.spans[r, 1]]))]
         if not rows:
             return 0.0, (passage.clean_start, passage.clean_end)
         q = np.asarray(kb.embedder.get_query_embedding(sentence), dtype=np.float32)
