@@ -176,6 +176,13 @@ def render_notice(*notices: str) -> str:
     return f'<div class="notice" role="status">{_esc(text)}</div>' if text else ""
 
 
+def notice_update(notice_html: str) -> dict:
+    """An update for the notice component: ``notice_html`` shown, or, when
+    it is empty, the component hidden so it takes no space in the layout
+    (``visible="hidden"`` keeps it in the page, invisible)."""
+    return gr.update(value=notice_html, visible=True if notice_html else "hidden")
+
+
 def _echo(message: str) -> str:
     """The user's message as shown in the chat (long ones shortened)."""
     text = "" if message is None else str(message)
@@ -250,16 +257,16 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
     if default_backend not in choices:
         choices = sorted(set(choices) | {default_backend})
 
-    def pick_backend(name: str) -> str:
+    def pick_backend(name: str) -> dict:
         """Build the picked backend now, so a failure shows at once."""
         try:
             pipelines.get(name)
         except (BackendError, ValueError) as exc:
-            return render_notice(_unavailable(name, exc))
+            return notice_update(render_notice(_unavailable(name, exc)))
         except Exception as exc:  # noqa: BLE001 - a notice, not an error page
             log.exception("backend %s failed to start", name)
-            return render_notice(_unavailable(name, f"{type(exc).__name__}: {exc}"))
-        return ""
+            return notice_update(render_notice(_unavailable(name, f"{type(exc).__name__}: {exc}")))
+        return notice_update("")
 
     def respond(message: str, chat: list, questions: list[str], backend_name: str) -> Iterator[tuple]:
         """Answer one message, streaming; yields (textbox, chat, sources,
@@ -267,7 +274,7 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
         chat = list(chat or [])
         questions = list(questions or [])
         chat.append({"role": "user", "content": _echo(message)})
-        yield "", chat, SOURCES_PENDING, "", questions
+        yield "", chat, SOURCES_PENDING, notice_update(""), questions
 
         notices: list[str] = []
         bot: dict | None = None  # the bot message being streamed
@@ -316,14 +323,14 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
             chat = [m for m in chat if m is not bot]
             chat.append({"role": "assistant", "content": answer.answer})
             questions.append(answer.question)
-            yield "", chat, render_sources(answer), render_notice(*notices, answer.notice), questions
+            yield "", chat, render_sources(answer), notice_update(render_notice(*notices, answer.notice)), questions
             return
         chat = [m for m in chat if m is not bot]
         chat.append({"role": "assistant", "content": reply})
-        yield "", chat, SOURCES_PLACEHOLDER, render_notice(*notices), questions
+        yield "", chat, SOURCES_PLACEHOLDER, notice_update(render_notice(*notices)), questions
 
     def clear() -> tuple:
-        return [], SOURCES_PLACEHOLDER, "", [], ""
+        return [], SOURCES_PLACEHOLDER, notice_update(""), [], ""
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         gr.Markdown(f"# {TITLE}\n{EXPLANATION}", elem_id="intro")
@@ -339,7 +346,8 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
                     feedback_options=None,
                     placeholder="Ask a question about the articles, or pick an example below.",
                 )
-                notice = gr.HTML("", elem_id="notice", css_template=NOTICE_CSS)
+                # Hidden (no space taken) while empty; see notice_update().
+                notice = gr.HTML("", elem_id="notice", css_template=NOTICE_CSS, visible="hidden")
                 with gr.Row(equal_height=True):
                     box = gr.Textbox(
                         placeholder="Type a question… (e.g. 深圳人工智能基金群的規模有多大？)",

