@@ -45,6 +45,11 @@ FURNITURE_PATTERNS = [
     r"^(狂風雷暴|大致天晴|驟雨)$",
 ]
 _FURNITURE = [re.compile(p) for p in FURNITURE_PATTERNS]
+#: Furniture is short: the longest such paragraph of the five pages is the
+#: 197-character masthead and address block. A longer paragraph that matches
+#: is an article (a one-paragraph news item ending "（责编：…）" lost all its
+#: text to the pattern before this limit, seen on CRUD-RAG news).
+MAX_FURNITURE_CHARS = 240
 
 
 @dataclass
@@ -224,7 +229,7 @@ def repair(original: str) -> RepairedText:
     kept: list[tuple[Chars, bool]] = []  # (paragraph, is_heading)
     for para in _paragraphs(original):
         raw = _text(para)
-        if _is_scrambled(raw) or any(p.search(raw.strip("# ")) for p in _FURNITURE):
+        if _is_scrambled(raw) or (len(raw) <= MAX_FURNITURE_CHARS and any(p.search(raw.strip("# ")) for p in _FURNITURE)):
             continue
         para, markdown = _strip_markdown_heading(para)
         para = _join_wraps(para)

@@ -61,3 +61,11 @@ def test_headings_become_sections(articles):
     a = articles["000_bfb052c145b243ed.txt"]
     pos = a.repaired.text.index("廣東將扶持一批企業")
     assert a.repaired.section_at(pos) == "涉企服務「無事不擾、有事必到」"
+
+
+def test_a_long_paragraph_that_mentions_an_editor_is_kept():
+    # A one-paragraph news item (CRUD-RAG style) ending with its editor's credit
+    # is an article, not page furniture; the short credit line alone is furniture.
+    body = "深圳市人工智能产业规模持续扩大，" * 15 + "（责编：张三）"
+    assert repair(body).text == body
+    assert repair("責任編輯：王 旭 美術編輯：麥兆聰").text.strip() == ""
