@@ -21,12 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.backends.base import AnswerRequest  # noqa: E402
 from rag.backends.extractive import ExtractiveBackend, Weights, note_answer_type, score, select, support  # noqa: E402
 from rag.evaluation import answer_correct, is_relevant, load_gold  # noqa: E402
 from rag.knowledge_base import IndexSettings, open_knowledge_base  # noqa: E402
 from rag.pipeline import QAPipeline  # noqa: E402
-from rag.script import detect_script  # noqa: E402
 
 
 def collect(gold: Path, retriever: str):
@@ -37,14 +35,12 @@ def collect(gold: Path, retriever: str):
     for item in load_gold(gold):
         if item.split != "dev":  # held-out items are never tuned on
             continue
-        question = qa.standalone(item.question, item.history)
-        passages = qa.retrieve(question)
-        request = AnswerRequest(question, detect_script(item.question), passages, kb)
+        request = qa.prepare(item.question, item.history)
         cands, evidence = backend.candidates(request)
         for c in cands:
             c.score = score(c, Weights())
-        note_answer_type(evidence, select(sorted(cands, key=lambda c: -c.score)) if cands else [])
-        rows.append((item, request.script, cands, evidence, [is_relevant(p.text, item.evidence) for p in passages]))
+        note_answer_type(evidence, select(sorted(cands, key=lambda c: -c.score)) if cands else [], request.focus)
+        rows.append((item, request.script, cands, evidence, [is_relevant(p.text, item.evidence) for p in request.passages]))
     return rows
 
 

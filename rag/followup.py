@@ -61,6 +61,17 @@ def needs_context(question: str, vocabulary=None) -> bool:
     return vocabulary is None or not unseen_words(q, vocabulary)
 
 
+def focus_terms(question: str) -> list[str]:
+    """What a Chinese contrast follow-up asks about, in Simplified
+    ("那香港呢？" -> ["香港"]): an answer must mention one of them, else it
+    is about the previous question's subject. Empty for other questions and
+    for English (whose terms cannot appear in Chinese sources)."""
+    q = to_simplified(question).strip()
+    if detect_script(question) == "en" or not _CONTRAST.search(q):
+        return []
+    return _terms(q, drop_entities=False)
+
+
 def standalone_question(question: str, history: list[str] | None, vocabulary=None) -> str:
     """``question`` itself, or with the previous question's key terms
     appended in brackets when it is a follow-up.

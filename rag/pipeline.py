@@ -29,7 +29,7 @@ from .retrieval import DEFAULT_RETRIEVER, TOP_K, make_retriever, retrieve
 from .schema import Answer, Citation, Passage
 from .script import Script, detect_script
 from .crosslingual import with_chinese_terms
-from .followup import standalone_question
+from .followup import focus_terms, standalone_question
 from .text import clean_question
 
 
@@ -102,6 +102,15 @@ class QAPipeline:
         if detect_script(question) == "en":
             standalone = with_chinese_terms(standalone, self.kb.english_expander)
         return standalone
+
+    def prepare(self, question: str, history: list[str] | None = None, k: int | None = None) -> AnswerRequest:
+        """What a backend gets for a (clean) question: the standalone
+        question, the reader's script, the retrieved passages and, for a
+        contrast follow-up, the terms the answer must mention."""
+        standalone = self.standalone(question, history)
+        focus = tuple(focus_terms(question)) if standalone != question else ()
+        return AnswerRequest(question=standalone, script=detect_script(question), passages=self.retrieve(standalone, k),
+                             kb=self.kb, focus=focus)
 
     def cite(self, draft: Draft, passages: list[Passage], script: Script) -> tuple[str, list[Citation]]:
         """Render a draft: number citations by first use, map every supporting
@@ -176,11 +185,9 @@ class QAPipeline:
         backends), then the final :class:`Answer`."""
         t0 = time.perf_counter()
         question = clean_question(question)
-        script = detect_script(question)
-        standalone = self.standalone(question, history)
-        passages = self.retrieve(standalone, k)
+        request = self.prepare(question, history, k)
+        standalone, script, passages = request.question, request.script, request.passages
         t_retrieved = time.perf_counter()
-        request = AnswerRequest(question=standalone, script=script, passages=passages, kb=self.kb)
         draft, notice, backend_name, t_first = None, "", self.backend.name, None
         gate = None
         if self.refusal_gate and self.backend.name != FALLBACK_BACKEND:

@@ -3,7 +3,7 @@
 import pytest
 
 from rag.evaluation import hit_at, is_relevant, load_gold, reciprocal_rank
-from rag.followup import standalone_question
+from rag.followup import focus_terms, standalone_question
 from rag.retrieval import make_retriever, retrieve
 from rag.text import keywords, tokenize
 
@@ -48,6 +48,17 @@ def test_a_new_topic_after_a_question_is_not_treated_as_a_follow_up(pipeline):
     ans = pipeline.ask("明天香港會下雨嗎？", history=["深圳人工智能基金群的規模有多大？"])
     assert ans.standalone_question == "明天香港會下雨嗎？"
     assert ans.refused and not ans.citations
+
+
+def test_a_contrast_follow_up_is_answered_about_what_it_asks(pipeline):
+    history = ["深圳人工智能基金群的規模有多大？"]
+    guangzhou = pipeline.ask("那广州呢？", history=history)  # Nansha, Guangzhou: the 5亿元 fund
+    assert not guangzhou.refused and "广州" in guangzhou.answer and "5亿元" in guangzhou.answer
+    # The articles give no Shanghai fund: the Shenzhen sentence would answer the previous question.
+    shanghai = pipeline.ask("那上海呢？", history=history)
+    assert shanghai.refused and not shanghai.citations
+    assert focus_terms("那上海呢？") == ["上海"] and focus_terms("上海的基金有多大？") == []
+    assert focus_terms("What about Shanghai?") == []
 
 
 def test_contrast_follow_up_drops_the_previous_entities():

@@ -74,12 +74,16 @@ class AnswerRequest:
         passages: retrieved passages, best first; passage i is ``[i+1]`` in
             prompts.
         kb: the knowledge base (articles' text, the embedder).
+        focus: Simplified terms the answer must mention, one at least (what
+            a contrast follow-up such as "那香港呢？" asks about); empty: no
+            constraint.
     """
 
     question: str
     script: Script
     passages: list[Passage]
     kb: object
+    focus: tuple[str, ...] = ()
 
 
 class AnswerBackend(ABC):

@@ -61,6 +61,9 @@ KEYWORD_FLOOR = 2.5
 KEYWORD_PENALTY = 1.0
 #: A question asking for a number or a date whose chosen sentences hold none.
 UNTYPED_PENALTY = 1.0
+#: A contrast follow-up ("那香港呢？") whose chosen sentences do not mention
+#: what it asks about: they answer the previous question, not this one.
+FOCUS_PENALTY = 1.0
 #: Extra sentences are kept when within this score of the best one.
 SCORE_MARGIN = 0.03
 MAX_SENTENCES = 3
@@ -173,12 +176,19 @@ class Evidence:
     #: Do the chosen answer sentences hold the kind of answer asked for
     #: (None: not a number/date question, or nothing chosen yet)?
     answer_typed: bool | None = None
+    #: Do the chosen sentences mention one of the request's focus terms
+    #: (None: the request has none)?
+    focus_found: bool | None = None
 
 
-def note_answer_type(ev: Evidence, chosen: list[Candidate]) -> None:
-    """Set ``ev.answer_typed`` for a number/date question from the chosen sentences."""
+def note_answer_type(ev: Evidence, chosen: list[Candidate], focus: tuple[str, ...] = ()) -> None:
+    """Set ``ev.answer_typed`` (number/date questions) and ``ev.focus_found``
+    (requests with focus terms) from the chosen sentences."""
+    texts = [to_simplified(c.text).lower() for c in chosen]
     if ev.answer_type in ("number", "date") and chosen:
-        ev.answer_typed = any(holds_answer_type(to_simplified(c.text), ev.answer_type) for c in chosen)
+        ev.answer_typed = any(holds_answer_type(t, ev.answer_type) for t in texts)
+    if focus and chosen:
+        ev.focus_found = any(term in t for t in texts for term in focus)
 
 
 def support(ev: Evidence, script: str, coverage_weight: float | None = None, cosine_scale: float | None = None,
@@ -197,7 +207,9 @@ def support(ev: Evidence, script: str, coverage_weight: float | None = None, cos
       (the question shares almost no words with the articles: "明天香港會下雨嗎？");
     - UNTYPED_PENALTY: the question asks for a number or a date and the
       chosen answer sentences state none ("陈清泉今年多少岁？" answered with a
-      quote of his).
+      quote of his);
+    - FOCUS_PENALTY: a contrast follow-up ("那香港呢？") whose chosen sentences
+      do not mention what it asks about.
 
     The keyword arguments override the module's constants (for tuning).
     """
@@ -212,6 +224,8 @@ def support(ev: Evidence, script: str, coverage_weight: float | None = None, cos
         value -= KEYWORD_PENALTY
     if ev.answer_typed is False:
         value -= UNTYPED_PENALTY
+    if ev.focus_found is False:
+        value -= FOCUS_PENALTY
     return value
 
 
@@ -270,7 +284,7 @@ class ExtractiveBackend(AnswerBackend):
     def answer(self, request: AnswerRequest) -> Draft:
         ranked, ev = self.rank(request)
         chosen = select(ranked) if ranked else []
-        note_answer_type(ev, chosen)
+        note_answer_type(ev, chosen, request.focus)
         strength = support(ev, request.script) if ranked else float("-inf")
         if strength < REFUSAL_THRESHOLD:
             return Draft(claims=[], refused=True, support=strength)
