@@ -60,7 +60,7 @@ def make_splitter(chunk_size: int = CHUNK_SIZE, chunk_overlap: int = CHUNK_OVERL
         paragraph_separator="\n\n",
         chunking_tokenizer_fn=split_sentences,
         secondary_chunking_regex=r"[^，,、：:]+[，,、：:]*",
-        separator="",
+        separator=" ",  # llama-index's default; "" made str.split raise on a long run without commas
         include_metadata=False,
         include_prev_next_rel=False,
     )

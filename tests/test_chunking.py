@@ -30,3 +30,15 @@ def test_chunks_know_their_article_section_and_spans():
         assert all(ch in raw for ch in clean if ch != "\n"), m
     lengths = sorted(len(n.text) for n in nodes)
     assert lengths[len(lengths) // 2] > 120  # chunks of a few hundred characters, not sentences
+
+
+def test_a_long_run_without_punctuation_is_split_not_an_error():
+    # Seen in CRUD-RAG news (stock tickers, English names): 700 characters, no 。，; no break.
+    from llama_index.core import Document
+
+    from rag.chunking import make_splitter
+
+    text = "益方生物公司接待华西证券等多家机构调研接待人员董事会秘书 Yueheng Jiang 财务总监史陆伟" * 12
+    nodes = make_splitter().get_nodes_from_documents([Document(text=text)])
+    assert len(nodes) > 1 and all(len(n.text) <= CHUNK_SIZE for n in nodes)
+    assert all(text[n.start_char_idx : n.end_char_idx] == n.text for n in nodes)
