@@ -42,6 +42,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -412,6 +413,8 @@ def main() -> int:
     load_start, code = os.getloadavg()[0], code_version()
     sizes = sorted({int(x) for x in args.distractors.split(",") if x.strip()})
     selection = select_distractors(args.data, max(sizes), args.keep_unindexable)
+    # SIGTERM unwinds like Ctrl-C, so the temporary folders are removed
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     rows = []
     with tempfile.TemporaryDirectory(prefix="ragqa-scale-", dir="/tmp") as tmp:
         for n in sizes:
