@@ -91,16 +91,17 @@ def test_gold_file_errors_name_the_line(tmp_path):
 
 #: Quality gate, set from measurement (README, Evaluation): the app's figures
 #: on eval/gold.jsonl minus a small margin, so a regression fails CI.
-#: Measured (hybrid+extractive): hit@5 0.989, MRR@10 0.937, answer accuracy
-#: 0.830, citation precision 0.856, correct refusals 0.70, false refusals 0.045.
+#: Measured (hybrid+extractive, 126 items): hit@5 0.990, MRR@10 0.938, answer
+#: accuracy 0.847, citation precision 0.855, correct refusals 0.893 (25 of 28),
+#: false refusals 0.051 (5 of 98). One more miss on each side still passes.
 GATE = {
     "hit@5": 0.95,
     "mrr@10": 0.90,
     "answer_accuracy": 0.80,
     "citation_precision": 0.80,
-    "correct_refusal": 0.60,
+    "correct_refusal": 0.85,
 }
-GATE_MAX = {"false_refusal": 0.07}
+GATE_MAX = {"false_refusal": 0.062}
 
 
 @pytest.mark.slow
