@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.backends.extractive import ExtractiveBackend, Weights, note_answer_type, score, select, support  # noqa: E402
+from rag.backends.extractive import ExtractiveBackend, Weights, note_chosen, score, select, support  # noqa: E402
 from rag.evaluation import answer_correct, is_relevant, load_gold  # noqa: E402
 from rag.knowledge_base import IndexSettings, open_knowledge_base  # noqa: E402
 from rag.pipeline import QAPipeline  # noqa: E402
@@ -39,8 +39,9 @@ def collect(gold: Path, retriever: str):
         cands, evidence = backend.candidates(request)
         for c in cands:
             c.score = score(c, Weights())
-        note_answer_type(evidence, select(sorted(cands, key=lambda c: -c.score)) if cands else [], request.focus)
-        rows.append((item, request.script, cands, evidence, [is_relevant(p.text, item.evidence) for p in request.passages]))
+        note_chosen(evidence, select(sorted(cands, key=lambda c: -c.score)) if cands else [], request.focus)
+        relevance = [is_relevant(p.text, item.evidence) for p in request.passages]
+        rows.append((item, request.script, cands, evidence, relevance))
     return rows
 
 
@@ -93,7 +94,10 @@ def main() -> None:
     print(f"current: {accuracy(rows, Weights())}")
     thresholds = [x / 100 for x in range(-100, 101, 5)]
     best = []
-    for cw, cs, up, kf in itertools.product([0.0, 0.25, 0.5, 1.0], [0.0, 2.0, 5.0, 10.0], [0.25, 0.5, 1.0, 2.0], [0.0, 2.0, 2.5, 3.0]):
+    # coverage weight, cosine scale, unseen-term penalty, keyword floor
+    refusal_grid = itertools.product([0.0, 0.25, 0.5, 1.0], [0.0, 2.0, 5.0, 10.0], [0.25, 0.5, 1.0, 2.0],
+                                     [0.0, 2.0, 2.5, 3.0])
+    for cw, cs, up, kf in refusal_grid:
         params = dict(coverage_weight=cw, cosine_scale=cs, unseen_penalty=up, keyword_floor=kf)
         ok_points = [p for p in refusal_curve(rows, thresholds, **params) if p[2] <= MAX_FALSE_REFUSALS]
         if ok_points:

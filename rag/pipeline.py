@@ -189,11 +189,12 @@ class QAPipeline:
         standalone, script, passages = request.question, request.script, request.passages
         t_retrieved = time.perf_counter()
         draft, notice, backend_name, t_first = None, "", self.backend.name, None
+        # the refusal gate: the extractive answer, computed once and reused as the fallback
         gate = None
         if self.refusal_gate and self.backend.name != FALLBACK_BACKEND:
             gate = self._fallback_backend().answer(request)
-            if gate.refused:
-                draft = gate
+        if gate is not None and gate.refused:
+            draft = gate
         try:
             for item in self.backend.stream(request) if draft is None else ():
                 if isinstance(item, Draft):
@@ -206,7 +207,7 @@ class QAPipeline:
                 raise
             notice = fallback_notice(self.backend.name, exc, FALLBACK_BACKEND)
             backend_name = FALLBACK_BACKEND
-            draft = self._fallback_backend().answer(request)
+            draft = gate or self._fallback_backend().answer(request)
         if draft is None or draft.refused or not draft.claims:
             text, citations, refused = REFUSAL[script], [], True
         else:
@@ -222,7 +223,7 @@ class QAPipeline:
             backend=backend_name,
             notice=" ".join(x for x in (notice, draft.notice if draft else "") if x),
             passages=passages,
-            support=draft.support if draft and draft.support is not None else gate.support if gate else None,
+            support=next((d.support for d in (draft, gate) if d is not None and d.support is not None), None),
             timings_ms={
                 "retrieve": round((t_retrieved - t0) * 1000, 1),
                 "answer": _ms(t_retrieved),

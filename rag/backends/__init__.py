@@ -20,8 +20,8 @@ BACKENDS = {
 }
 DEFAULT_BACKEND = "extractive"
 
-__all__ = ["BACKENDS", "REFUSAL", "AnswerBackend", "AnswerRequest", "BackendError", "Claim", "Draft", "best_supporting_sentence", "fallback_notice",
-           "get_backend"]
+__all__ = ["BACKENDS", "REFUSAL", "AnswerBackend", "AnswerRequest", "BackendError", "Claim", "Draft",
+           "best_supporting_sentence", "fallback_notice", "get_backend"]
 
 
 def fallback_notice(name: str, exc: Exception, fallback: str = DEFAULT_BACKEND) -> str:

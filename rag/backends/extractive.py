@@ -181,7 +181,7 @@ class Evidence:
     focus_found: bool | None = None
 
 
-def note_answer_type(ev: Evidence, chosen: list[Candidate], focus: tuple[str, ...] = ()) -> None:
+def note_chosen(ev: Evidence, chosen: list[Candidate], focus: tuple[str, ...] = ()) -> None:
     """Set ``ev.answer_typed`` (number/date questions) and ``ev.focus_found``
     (requests with focus terms) from the chosen sentences."""
     texts = [to_simplified(c.text).lower() for c in chosen]
@@ -258,13 +258,15 @@ class ExtractiveBackend(AnswerBackend):
         unseen_terms = unseen_words(request.question, idf)
         if request.script == "en":
             unseen_terms += kb.english_expander.unmatched(request.question)
+        # Looked up here rather than read from the passages' scores, so that the
+        # evidence is the same whichever retriever (dense has no BM25 score) ran.
         hits = kb.bm25.search(request.question, 1)
         keyword_score = hits[0][1] if hits else 0.0
         if not cands:
             return [], Evidence(0.0, 0.0, kind, unseen_terms, keyword_score)
-        q = np.asarray(kb.embedder.get_query_embedding(to_simplified(request.question)), dtype=np.float32)
-        cos = table.vectors[rows] @ q
         q_simplified = to_simplified(request.question)
+        q = np.asarray(kb.embedder.get_query_embedding(q_simplified), dtype=np.float32)
+        cos = table.vectors[rows] @ q
         for c, cs in zip(cands, cos):
             simplified = to_simplified(c.text)
             c.cosine = float(cs)
@@ -284,7 +286,7 @@ class ExtractiveBackend(AnswerBackend):
     def answer(self, request: AnswerRequest) -> Draft:
         ranked, ev = self.rank(request)
         chosen = select(ranked) if ranked else []
-        note_answer_type(ev, chosen, request.focus)
+        note_chosen(ev, chosen, request.focus)
         strength = support(ev, request.script) if ranked else float("-inf")
         if strength < REFUSAL_THRESHOLD:
             return Draft(claims=[], refused=True, support=strength)
