@@ -58,24 +58,64 @@ def _cedict_path() -> Path | None:
 
 
 @lru_cache(maxsize=1)
+def _cedict_entries() -> list[tuple[str, list[str]]]:
+    """(simplified headword, cleaned lower-case glosses) of every CC-CEDICT
+    entry, in file order; empty when the package is missing."""
+    path = _cedict_path()
+    if path is None:
+        return []
+    line_re = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/$")
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        m = line_re.match(line)
+        if m:
+            entries.append((m.group(2), [_GLOSS_CLEAN.sub("", g.lower()).strip(" .,;") for g in m.group(3).split("/")]))
+    return entries
+
+
+@lru_cache(maxsize=1)
 def _cedict_glosses() -> dict[str, list[tuple[int, str]]]:
     """Normalised English gloss -> [(rank, simplified headword)]; rank 0 when
     the gloss is the entry's first sense."""
-    path = _cedict_path()
-    if path is None:
-        return {}
     index: dict[str, list[tuple[int, str]]] = {}
-    line_re = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/$")
-    for line in path.read_text(encoding="utf-8").splitlines():
-        m = line_re.match(line)
-        if not m:
-            continue
-        simplified = m.group(2)
-        for rank, gloss in enumerate(m.group(3).split("/")):
-            key = _GLOSS_CLEAN.sub("", gloss.lower()).strip(" .,;")
+    for simplified, glosses in _cedict_entries():
+        for rank, key in enumerate(glosses):
             if key and len(key.split()) <= 3 and not key.startswith(("cl:", "variant of", "surname")):
                 index.setdefault(key, []).append((min(rank, 1), simplified))
     return index
+
+
+#: Glosses longer than this many words are explanations, not translations;
+#: their words do not make a headword a translation of an English word.
+MAX_GLOSS_WORDS = 4
+
+
+@lru_cache(maxsize=1)
+def _gloss_stems() -> dict[str, set[str]]:
+    """Porter stem of each word of a short gloss -> Simplified headwords of
+    two or more characters (approve -> "approv" -> 审批 "to examine and
+    approve", 批准 ...). Lets "approval" find 审批 and "street" find 步行街
+    ("pedestrian street"), which whole-gloss lookup misses."""
+    stem = _stemmer()
+    index: dict[str, set[str]] = {}
+    for simplified, glosses in _cedict_entries():
+        if len(simplified) < 2:
+            continue
+        for gloss in glosses:
+            words = _WORD.findall(gloss)
+            if gloss.startswith(("cl:", "variant of", "surname")) or len(words) > MAX_GLOSS_WORDS:
+                continue
+            for w in words:
+                index.setdefault(stem(w.lower()), set()).add(simplified)
+    return index
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    # nltk's Porter stemmer (no data download); nltk comes with llama-index-core.
+    from nltk.stem import PorterStemmer
+
+    return PorterStemmer().stem
 
 
 @lru_cache(maxsize=1)
@@ -198,8 +238,18 @@ class EnglishExpander:
     def unmatched(self, question: str) -> list[str]:
         """English content words the dictionary knows but the corpus has no
         translation of ("penguins" -> 企鹅, absent): signs of a question the
-        articles cannot answer."""
+        articles cannot answer.
+
+        A word is known when it is a whole gloss (or the singular of one);
+        it is translated when one of those headwords is in the corpus, or
+        any headword of a short gloss with a word of the same Porter stem
+        ("approval" -> 审批 "to examine and approve"; "street" -> 步行街
+        "pedestrian street"). Whole glosses alone miss such paraphrases, and
+        stems alone "know" verbs such as "described" whose translation
+        the article words differently."""
         glosses = _cedict_glosses()
+        stems = _gloss_stems()
+        stem = _stemmer()
         text = self.text.lower()
         out = []
         for word in (w.lower() for w in _WORD.findall(question)):
@@ -207,7 +257,10 @@ class EnglishExpander:
                 continue
             forms = [word] + ([word[:-1]] if word.endswith("s") else []) + ([word[:-2]] if word.endswith("es") else [])
             known = [h for f in forms for _, h in glosses.get(f, []) if len(h) >= 2]
-            if known and not any(self._in_corpus(h) for h in known):
+            if not known or any(self._in_corpus(h) for h in known):
+                continue
+            # the headword itself, not a part of it: 实际参数 ("actual parameter") is not in the corpus because 实际 is
+            if not any(h in self.vocabulary or h in self.text for h in stems.get(stem(word), ())):
                 out.append(word)
         return out
 

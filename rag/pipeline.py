@@ -110,7 +110,7 @@ class QAPipeline:
         standalone = self.standalone(question, history)
         focus = tuple(focus_terms(question)) if standalone != question else ()
         return AnswerRequest(question=standalone, script=detect_script(question), passages=self.retrieve(standalone, k),
-                             kb=self.kb, focus=focus)
+                             kb=self.kb, focus=focus, asked=question)
 
     def cite(self, draft: Draft, passages: list[Passage], script: Script) -> tuple[str, list[Citation]]:
         """Render a draft: number citations by first use, map every supporting

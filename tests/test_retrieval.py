@@ -74,6 +74,26 @@ def test_english_names_and_words_become_chinese_terms(pipeline):
     assert "文化氛圍" in ans.answer
 
 
+def test_english_words_without_a_corpus_translation_are_flagged(kb):
+    unmatched = kb.english_expander.unmatched
+    assert unmatched("How many penguins live on Mars?") == ["penguins", "mars"]
+    # "approval" is no whole gloss of 审批 ("to examine and approve"), but shares its stem
+    assert unmatched("How long does the approval of research supplies take now?") == []
+    # 步行街 is glossed "pedestrian street"
+    assert unmatched("Which robot patrolled a pedestrian street?") == []
+
+
+def test_a_follow_up_is_not_refused_for_words_of_the_earlier_turn(pipeline):
+    # "deputy" has no corpus translation (the article writes 副厅长); it belongs to the first turn, which is
+    # answered on its own. The follow-up must not inherit it as an unknown term.
+    history = ["Who is the deputy director of Guangdong's Department of Science and Technology?"]
+    follow_up = "How much provincial fiscal funding did he say has been invested in AI and robotics projects since 2018?"
+    request = pipeline.prepare(follow_up, history)
+    assert "deputy" in request.question and request.asked == follow_up
+    ans = pipeline.ask(follow_up, history=history)
+    assert not ans.refused and "14亿元" in ans.answer
+
+
 @pytest.mark.parametrize(
     "question",
     [

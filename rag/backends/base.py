@@ -77,6 +77,10 @@ class AnswerRequest:
         focus: Simplified terms the answer must mention, one at least (what
             a contrast follow-up such as "那香港呢？" asks about); empty: no
             constraint.
+        asked: the reader's own words for this turn, before the follow-up
+            rewrite ("" : same as ``question``). Refusal checks for terms the
+            corpus lacks look here only: words carried over from earlier
+            turns were the earlier turns' to answer for.
     """
 
     question: str
@@ -84,6 +88,7 @@ class AnswerRequest:
     passages: list[Passage]
     kb: object
     focus: tuple[str, ...] = ()
+    asked: str = ""
 
 
 class AnswerBackend(ABC):

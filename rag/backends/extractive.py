@@ -255,9 +255,10 @@ class ExtractiveBackend(AnswerBackend):
         kws = keywords(request.question)
         kind = expected_answer_type(request.question)
         idf, unseen = kb.keyword_idf, kb.unseen_idf()
-        unseen_terms = unseen_words(request.question, idf)
+        asked = request.asked or request.question
+        unseen_terms = unseen_words(asked, idf)
         if request.script == "en":
-            unseen_terms += kb.english_expander.unmatched(request.question)
+            unseen_terms += kb.english_expander.unmatched(asked)
         # Looked up here rather than read from the passages' scores, so that the
         # evidence is the same whichever retriever (dense has no BM25 score) ran.
         hits = kb.bm25.search(request.question, 1)
