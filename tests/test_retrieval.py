@@ -105,6 +105,8 @@ def test_a_follow_up_is_not_refused_for_words_of_the_earlier_turn(pipeline):
         "What is the capital of France?",
         # asks for a number; the best sentences about him state none
         "陈清泉今年多少岁？",
+        # asks where; the sentences naming it give no place but 广东, which the question names
+        "季华实验室位于广东哪个城市？",
     ],
 )
 def test_questions_the_articles_do_not_answer_are_refused(pipeline, question):
@@ -129,3 +131,10 @@ def test_refusal_penalties_and_answer_types():
     assert not holds_answer_type("创新最重要的是文化氛围", "number")
     assert expected_answer_type("What was the total investment in the project?") == "number"
     assert expected_answer_type("陈清泉今年几岁？") == "number"
+    assert expected_answer_type("華為昇騰AI晶片採用幾納米製程？") == "number"  # 几 + any unit
+    assert expected_answer_type("第二阶段是哪几年？") is None and expected_answer_type("这几乎是全部吗？") is None
+    assert expected_answer_type("季华实验室位于广东哪个城市？") == "place"
+    assert expected_answer_type("深圳行动方案提出组建哪个省级制造业创新中心？") is None
+    # a place the question names (广东 / 广东省) is not an answer to "where"
+    assert not holds_answer_type("建成季华实验室等，广东省智能机器人研究院等", "place", "季华实验室位于广东哪个城市？")
+    assert holds_answer_type("座谈会在深圳市福田区河套科创中心举行", "place", "座谈会在哪里举行？")

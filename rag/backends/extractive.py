@@ -59,8 +59,11 @@ REFUSAL_THRESHOLD = -0.30
 #: scores grow with the corpus's IDFs: re-measure on a different corpus.
 KEYWORD_FLOOR = 2.5
 KEYWORD_PENALTY = 1.0
-#: A question asking for a number or a date whose chosen sentences hold none.
+#: A question asking for a number, a date or a place whose chosen sentences
+#: hold none. (Persons and organisations are named in nearly every sentence of
+#: these articles; their presence says nothing.)
 UNTYPED_PENALTY = 1.0
+CHECKED_TYPES = ("number", "date", "place")
 #: A contrast follow-up ("那香港呢？") whose chosen sentences do not mention
 #: what it asks about: they answer the previous question, not this one.
 FOCUS_PENALTY = 1.0
@@ -74,11 +77,14 @@ MIN_NOVELTY = 0.35
 # Question cues -> what the answer sentence must hold (checked on Simplified text).
 _ANSWER_TYPES = [
     ("date", re.compile(r"何时|什么时候|哪一?年|哪一?天|几月|几号|哪个月|\bwhen\b|what (year|date|day|month)", re.I)),
-    ("number", re.compile(r"多少|几[个家项倍名位次年条岁]|多大|多高|多长|多快|多远|比例|几成|\bhow (many|much|large|big|long|fast|old|tall)\b"
+    # 几 before any character except 乎/何 (几乎 "almost", 几何 "geometry"), not after 哪 (哪几家: which ones)
+    ("number", re.compile(r"多少|(?<!哪)几(?![乎何])[\u4e00-\u9fff]|多大|多高|多长|多快|多远|比例|几成|\bhow (many|much|large|big|long|fast|old|tall)\b"
                           r"|what (size|percentage|proportion)|what (is|was|are|were) the (total |overall )?"
                           r"(amount|number|cost|price|value|investment|budget|population|size|scale|area|height|age)\b", re.I)),
     ("person", re.compile(r"谁|哪位|哪一位|什么人|\bwho(m|se)?\b", re.I)),
     ("org", re.compile(r"哪家|哪些?(机构|单位|企业|公司|高校|大学)|什么(机构|单位|企业|公司)|which (company|companies|organi[sz]ations?|institutions?|universit)", re.I)),
+    ("place", re.compile(r"哪里|哪儿|位于哪|何处|什么地方|哪(个|座)(城市|地方|省(?!级)|国家|地区|区|县)|\bwhere\b"
+                         r"|which (city|province|country|district|place)\b|in what (city|place)", re.I)),
 ]
 # Arabic digits, a run of two or more Chinese numerals (十七, 一千), or one
 # numeral with a measure word (三个, 两项).
@@ -88,13 +94,16 @@ _ORG_SUFFIX = re.compile(r"公司|集团|大学|学院|实验室|研究院|中�
 
 
 def expected_answer_type(question: str) -> str | None:
-    """"date", "number", "person", "org" or None, from the question's wording."""
+    """"date", "number", "person", "org", "place" or None, from the
+    question's wording."""
     q = to_simplified(question)
     return next((name for name, cue in _ANSWER_TYPES if cue.search(q)), None)
 
 
-def holds_answer_type(sentence_simplified: str, kind: str | None) -> bool:
-    """Does the sentence contain something of ``kind``? (jieba POS for names)."""
+def holds_answer_type(sentence_simplified: str, kind: str | None, question_simplified: str = "") -> bool:
+    """Does the sentence contain something of ``kind``? (jieba POS for names).
+    A place must be one the question does not name: "季华实验室位于广东哪个
+    城市？" is not answered by a sentence whose only place is 广东."""
     if kind is None:
         return False
     if kind == "number":
@@ -103,6 +112,9 @@ def holds_answer_type(sentence_simplified: str, kind: str | None) -> bool:
         return bool(_DATE.search(sentence_simplified))
     if kind == "org":
         return bool(_ORG_SUFFIX.search(sentence_simplified)) or any(f == "nt" for _, f in pseg.lcut(sentence_simplified))
+    if kind == "place":  # 广东省 for a question naming 广东 is no new place either
+        return any(f == "ns" and w.rstrip("省市区县") not in question_simplified
+                   for w, f in pseg.lcut(sentence_simplified))
     return any(f.startswith("nr") for _, f in pseg.lcut(sentence_simplified))  # person
 
 
@@ -171,10 +183,12 @@ class Evidence:
     best_coverage: float
     answer_type: str | None
     unseen_terms: list[str] = field(default_factory=list)
+    #: The question in Simplified script (a place answer must name a place it does not).
+    question: str = ""
     #: The keyword index's best BM25 score for the question (None: not looked up).
     keyword_score: float | None = None
     #: Do the chosen answer sentences hold the kind of answer asked for
-    #: (None: not a number/date question, or nothing chosen yet)?
+    #: (None: not a number/date/place question, or nothing chosen yet)?
     answer_typed: bool | None = None
     #: Do the chosen sentences mention one of the request's focus terms
     #: (None: the request has none)?
@@ -182,11 +196,11 @@ class Evidence:
 
 
 def note_chosen(ev: Evidence, chosen: list[Candidate], focus: tuple[str, ...] = ()) -> None:
-    """Set ``ev.answer_typed`` (number/date questions) and ``ev.focus_found``
-    (requests with focus terms) from the chosen sentences."""
+    """Set ``ev.answer_typed`` (number/date/place questions) and
+    ``ev.focus_found`` (requests with focus terms) from the chosen sentences."""
     texts = [to_simplified(c.text).lower() for c in chosen]
-    if ev.answer_type in ("number", "date") and chosen:
-        ev.answer_typed = any(holds_answer_type(t, ev.answer_type) for t in texts)
+    if ev.answer_type in CHECKED_TYPES and chosen:
+        ev.answer_typed = any(holds_answer_type(t, ev.answer_type, ev.question) for t in texts)
     if focus and chosen:
         ev.focus_found = any(term in t for t in texts for term in focus)
 
@@ -205,9 +219,9 @@ def support(ev: Evidence, script: str, coverage_weight: float | None = None, cos
       whose dictionary translations are all absent);
     - KEYWORD_PENALTY: the keyword index scores no chunk above KEYWORD_FLOOR
       (the question shares almost no words with the articles: "明天香港會下雨嗎？");
-    - UNTYPED_PENALTY: the question asks for a number or a date and the
-      chosen answer sentences state none ("陈清泉今年多少岁？" answered with a
-      quote of his);
+    - UNTYPED_PENALTY: the question asks for a number, a date or a place and
+      the chosen answer sentences state none ("陈清泉今年多少岁？" answered
+      with a quote of his);
     - FOCUS_PENALTY: a contrast follow-up ("那香港呢？") whose chosen sentences
       do not mention what it asks about.
 
@@ -264,7 +278,7 @@ class ExtractiveBackend(AnswerBackend):
         hits = kb.bm25.search(request.question, 1)
         keyword_score = hits[0][1] if hits else 0.0
         if not cands:
-            return [], Evidence(0.0, 0.0, kind, unseen_terms, keyword_score)
+            return [], Evidence(0.0, 0.0, kind, unseen_terms, to_simplified(request.question), keyword_score)
         q_simplified = to_simplified(request.question)
         q = np.asarray(kb.embedder.get_query_embedding(q_simplified), dtype=np.float32)
         cos = table.vectors[rows] @ q
@@ -272,9 +286,10 @@ class ExtractiveBackend(AnswerBackend):
             simplified = to_simplified(c.text)
             c.cosine = float(cs)
             c.coverage = weighted_coverage(kws, simplified, idf, unseen)
-            c.typed = holds_answer_type(simplified, kind) if self.weights.answer_type else False
+            c.typed = holds_answer_type(simplified, kind, q_simplified) if self.weights.answer_type else False
             c.restates = novelty(simplified, q_simplified) < MIN_NOVELTY
-        ev = Evidence(max(c.cosine for c in cands), max(c.coverage for c in cands), kind, unseen_terms, keyword_score)
+        ev = Evidence(max(c.cosine for c in cands), max(c.coverage for c in cands), kind, unseen_terms, q_simplified,
+                      keyword_score)
         return cands, ev
 
     def rank(self, request: AnswerRequest) -> tuple[list[Candidate], Evidence]:
