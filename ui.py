@@ -80,6 +80,7 @@ SOURCES_CSS = """
 .src-empty { color: var(--body-text-color-subdued); font-style: italic; padding: 8px 2px; }
 .src-searched { color: var(--body-text-color-subdued); margin: 0 0 8px 0; }
 .src-refusal { padding: 10px 12px; border-radius: 8px; border: 1px dashed var(--border-color-primary); }
+.src-reason { margin-top: 6px; font-size: 0.9em; color: var(--body-text-color-subdued); }
 .src-timing { color: var(--body-text-color-subdued); font-size: 0.8em; margin-top: 6px; }
 .src { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; margin: 0 0 10px 0;
        background: var(--background-fill-secondary); }
@@ -159,6 +160,8 @@ def render_sources(answer: Answer) -> str:
             '<div class="src-refusal">No source in the articles supports an answer to this question '
             "(沒有文章支持這個問題的答案).</div>"
         )
+        if answer.refusal_reason:
+            parts.append(f'<div class="src-reason">Why: {_esc(answer.refusal_reason)}</div>')
     else:
         parts.extend(render_citation(c) for c in answer.citations)
     t = answer.timings_ms or {}

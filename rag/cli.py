@@ -130,6 +130,8 @@ def cmd_index(args) -> int:
 
 def _print_answer(ans) -> None:
     print(ans.answer)
+    if ans.refusal_reason:
+        print(f"({ans.refusal_reason})")
     if ans.notice:
         print(f"\n({ans.notice})")
     if ans.standalone_question != ans.question:

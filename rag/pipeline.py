@@ -224,6 +224,7 @@ class QAPipeline:
             notice=" ".join(x for x in (notice, draft.notice if draft else "") if x),
             passages=passages,
             support=next((d.support for d in (draft, gate) if d is not None and d.support is not None), None),
+            refusal_reason=draft.reason if refused and draft is not None else "",
             timings_ms={
                 "retrieve": round((t_retrieved - t0) * 1000, 1),
                 "answer": _ms(t_retrieved),

@@ -86,6 +86,8 @@ class Answer:
         timings_ms: ``retrieve``, ``answer``, ``total`` in milliseconds.
         support: the backend's evidence score (higher: better supported;
             it refuses below its threshold), None if it has none.
+        refusal_reason: for a refusal, why, in the reader's script (e.g.
+            "文章没有出现“耗电量”。"); "" otherwise or when unknown.
     """
 
     question: str
@@ -99,6 +101,7 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     timings_ms: dict = field(default_factory=dict)
     support: float | None = None
+    refusal_reason: str = ""
 
     def to_json(self, with_passages: bool = False) -> dict:
         """The ``ragqa ask --json`` object (see the README)."""
@@ -113,6 +116,7 @@ class Answer:
             "standalone_question": self.standalone_question,
             "notice": self.notice,
             "support": self.support,
+            "refusal_reason": self.refusal_reason,
         }
         if with_passages:
             out["passages"] = [asdict(p) for p in self.passages]

@@ -113,6 +113,27 @@ def test_questions_the_articles_do_not_answer_are_refused(pipeline, question):
     ans = pipeline.ask(question)
     assert ans.refused and not ans.citations
     assert ans.answer in ("文章沒有提到這一點。", "文章没有提到这一点。", "The articles do not say.")
+    assert ans.refusal_reason  # every refusal says why
+
+
+@pytest.mark.parametrize(
+    "question, history, reason",
+    [
+        ("鵬城雲腦II每年的耗電量是多少？", None, "文章沒有出現「耗電量」。"),  # the missing term, in the reader's script
+        ("陈清泉今年多少岁？", None, "最相关的句子里没有所问的数字。"),
+        ("那上海呢？", ["深圳人工智能基金群規模多大？"], "找到的段落没有提到“上海”。"),
+        ("What is the capital of France?", None, "The question shares almost no words with the articles."),
+    ],
+)
+def test_a_refusal_says_why(pipeline, question, history, reason):
+    ans = pipeline.ask(question, history=history)
+    assert ans.refused and ans.refusal_reason == reason
+    assert ans.to_json()["refusal_reason"] == reason
+
+
+def test_an_answer_has_no_refusal_reason(pipeline):
+    ans = pipeline.ask("深圳人工智能基金群的規模有多大？")
+    assert not ans.refused and ans.refusal_reason == ""
 
 
 def test_refusal_penalties_and_answer_types():

@@ -62,6 +62,7 @@ class Draft:
     lead: str = ""  # text shown before the claims, e.g. "According to the articles:"
     notice: str = ""
     support: float | None = None  # the backend's evidence score, if it has one (refusal curves)
+    reason: str = ""  # why it refused, in the reader's script ("" : not refused, or no reason known)
 
 
 @dataclass

@@ -196,6 +196,8 @@ class Evidence:
     #: Do the chosen sentences mention one of the request's focus terms
     #: (None: the request has none)?
     focus_found: bool | None = None
+    #: The request's focus terms (what a contrast follow-up asks about).
+    focus_terms: tuple[str, ...] = ()
 
 
 def note_chosen(ev: Evidence, chosen: list[Candidate], focus: tuple[str, ...] = ()) -> None:
@@ -206,6 +208,7 @@ def note_chosen(ev: Evidence, chosen: list[Candidate], focus: tuple[str, ...] = 
         ev.answer_typed = any(holds_answer_type(t, ev.answer_type, ev.question) for t in texts)
     if focus and chosen:
         ev.focus_found = any(term in t for t in texts for term in focus)
+        ev.focus_terms = tuple(focus)
 
 
 def support(ev: Evidence, script: str, coverage_weight: float | None = None, cosine_scale: float | None = None,
@@ -244,6 +247,36 @@ def support(ev: Evidence, script: str, coverage_weight: float | None = None, cos
     if ev.focus_found is False:
         value -= FOCUS_PENALTY
     return value
+
+
+_KIND_WORDS = {"number": ("number", "数字"), "date": ("date", "日期"), "place": ("place", "地点")}
+
+
+def refusal_reason(ev: Evidence, script: str) -> str:
+    """Why :func:`support` refused, in the reader's script (shown with the
+    refusal: ``Answer.refusal_reason``): the penalties that fired, most specific first, or
+    weak similarity when none did. Naming the missing term lets a reader
+    who paraphrased ("存储容量" for 存储) ask again in the articles' words."""
+    en = script == "en"
+    reasons = []
+    if ev.focus_found is False:
+        terms = "、".join(ev.focus_terms) if ev.focus_terms else ""
+        reasons.append(f"The passages found do not mention {terms}." if en else f"找到的段落没有提到“{terms}”。")
+    if ev.answer_type in ("number", "date") and ev.unseen_terms:
+        terms = ", ".join(ev.unseen_terms) if en else "”“".join(ev.unseen_terms)
+        reasons.append(f"The articles never mention: {terms}." if en else f"文章没有出现“{terms}”。")
+    if ev.answer_typed is False:
+        word = _KIND_WORDS[ev.answer_type][0 if en else 1]
+        reasons.append(f"The closest sentences state no {word}." if en else f"最相关的句子里没有所问的{word}。")
+    if ev.keyword_score is not None and ev.keyword_score < KEYWORD_FLOOR:
+        reasons.append("The question shares almost no words with the articles." if en
+                       else "问题与文章几乎没有共同的词语。")
+    if not reasons:
+        reasons.append("No passage is close enough to the question." if en else "没有足够接近问题的段落。")
+    if en:
+        return " ".join(reasons)
+    text = to_script("".join(reasons), script)
+    return text.replace("“", "「").replace("”", "」") if script == "zh-Hant" else text
 
 
 class ExtractiveBackend(AnswerBackend):
@@ -308,7 +341,7 @@ class ExtractiveBackend(AnswerBackend):
         note_chosen(ev, chosen, request.focus)
         strength = support(ev, request.script) if ranked else float("-inf")
         if strength < REFUSAL_THRESHOLD:
-            return Draft(claims=[], refused=True, support=strength)
+            return Draft(claims=[], refused=True, support=strength, reason=refusal_reason(ev, request.script))
         claims = [Claim(to_script(c.text, request.script), [(c.passage_index, c.span)]) for c in chosen]
         lead = "According to the articles:" if request.script == "en" else ""
         return Draft(claims=claims, lead=lead, support=strength)
