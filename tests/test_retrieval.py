@@ -107,6 +107,8 @@ def test_a_follow_up_is_not_refused_for_words_of_the_earlier_turn(pipeline):
         "陈清泉今年多少岁？",
         # asks where; the sentences naming it give no place but 广东, which the question names
         "季华实验室位于广东哪个城市？",
+        # asks for the head of an office; the sentences name only its deputy (副署长)
+        "河套深港科技創新合作區深圳園區發展署的署長是誰？",
     ],
 )
 def test_questions_the_articles_do_not_answer_are_refused(pipeline, question):
@@ -121,6 +123,7 @@ def test_questions_the_articles_do_not_answer_are_refused(pipeline, question):
     [
         ("鵬城雲腦II每年的耗電量是多少？", None, "文章沒有出現「耗電量」。"),  # the missing term, in the reader's script
         ("陈清泉今年多少岁？", None, "最相关的句子里没有所问的数字。"),
+        ("湾区人工智能产业创新联盟的秘书长由谁担任？", None, "最相关的句子没有提到“秘书长”。"),
         ("那上海呢？", ["深圳人工智能基金群規模多大？"], "找到的段落没有提到“上海”。"),
         ("What is the capital of France?", None, "The question shares almost no words with the articles."),
     ],
@@ -159,3 +162,17 @@ def test_refusal_penalties_and_answer_types():
     # a place the question names (广东 / 广东省) is not an answer to "where"
     assert not holds_answer_type("建成季华实验室等，广东省智能机器人研究院等", "place", "季华实验室位于广东哪个城市？")
     assert holds_answer_type("座谈会在深圳市福田区河套科创中心举行", "place", "座谈会在哪里举行？")
+
+
+def test_titles_and_measure_words_are_part_of_what_is_asked():
+    from rag.backends.extractive import asked_measure, asked_title, mentions_title
+
+    assert asked_title("湾区人工智能产业创新联盟的秘书长由谁担任？") == "秘书长"
+    assert asked_title("之江实验室主任是谁？") == "主任"
+    assert asked_title("联盟成立大会上代表省科技厅致辞的官员是哪位？") is None  # 官员 names no title
+    assert asked_title("谁主持召开了座谈会？") is None
+    assert mentions_title("之江实验室主任王坚", "主任")
+    assert not mentions_title("发展署副署长余杰介绍", "署长")  # the deputy is not the head
+    assert mentions_title("香港电子业商会副会长", "副会长")
+    assert asked_measure("优必选的人形机器人进了多少家车厂？") == "家"
+    assert asked_measure("多少个部门印发？") is None and asked_measure("是它的几倍？") is None
