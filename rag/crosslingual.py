@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from functools import lru_cache
+from collections.abc import Iterator
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .script import to_simplified
@@ -57,20 +58,24 @@ def _cedict_path() -> Path | None:
     return path if path.is_file() else None
 
 
-@lru_cache(maxsize=1)
-def _cedict_entries() -> list[tuple[str, list[str]]]:
-    """(simplified headword, cleaned lower-case glosses) of every CC-CEDICT
-    entry, in file order; empty when the package is missing."""
+def _read_cedict() -> Iterator[tuple[str, list[str]]]:
+    """(simplified headword, cleaned lower-case glosses) of each CC-CEDICT
+    entry, in file order; nothing when the package is missing. Not cached:
+    the indexes built from it are, and the parsed entries (~40 MiB) need
+    not stay in memory."""
     path = _cedict_path()
     if path is None:
-        return []
+        return
     line_re = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/$")
-    entries = []
     for line in path.read_text(encoding="utf-8").splitlines():
         m = line_re.match(line)
         if m:
-            entries.append((m.group(2), [_GLOSS_CLEAN.sub("", g.lower()).strip(" .,;") for g in m.group(3).split("/")]))
-    return entries
+            yield m.group(2), [_GLOSS_CLEAN.sub("", g.lower()).strip(" .,;") for g in m.group(3).split("/")]
+
+
+def _is_sense(gloss: str) -> bool:
+    """A gloss that translates (not a measure-word note, variant or surname)."""
+    return bool(gloss) and not gloss.startswith(("cl:", "variant of", "surname"))
 
 
 @lru_cache(maxsize=1)
@@ -78,9 +83,9 @@ def _cedict_glosses() -> dict[str, list[tuple[int, str]]]:
     """Normalised English gloss -> [(rank, simplified headword)]; rank 0 when
     the gloss is the entry's first sense."""
     index: dict[str, list[tuple[int, str]]] = {}
-    for simplified, glosses in _cedict_entries():
+    for simplified, glosses in _read_cedict():
         for rank, key in enumerate(glosses):
-            if key and len(key.split()) <= 3 and not key.startswith(("cl:", "variant of", "surname")):
+            if _is_sense(key) and len(key.split()) <= 3:
                 index.setdefault(key, []).append((min(rank, 1), simplified))
     return index
 
@@ -88,26 +93,6 @@ def _cedict_glosses() -> dict[str, list[tuple[int, str]]]:
 #: Glosses longer than this many words are explanations, not translations;
 #: their words do not make a headword a translation of an English word.
 MAX_GLOSS_WORDS = 4
-
-
-@lru_cache(maxsize=1)
-def _gloss_stems() -> dict[str, set[str]]:
-    """Porter stem of each word of a short gloss -> Simplified headwords of
-    two or more characters (approve -> "approv" -> 审批 "to examine and
-    approve", 批准 ...). Lets "approval" find 审批 and "street" find 步行街
-    ("pedestrian street"), which whole-gloss lookup misses."""
-    stem = _stemmer()
-    index: dict[str, set[str]] = {}
-    for simplified, glosses in _cedict_entries():
-        if len(simplified) < 2:
-            continue
-        for gloss in glosses:
-            words = _WORD.findall(gloss)
-            if gloss.startswith(("cl:", "variant of", "surname")) or len(words) > MAX_GLOSS_WORDS:
-                continue
-            for w in words:
-                index.setdefault(stem(w.lower()), set()).add(simplified)
-    return index
 
 
 @lru_cache(maxsize=1)
@@ -229,6 +214,29 @@ class EnglishExpander:
                 i += 1
         return out
 
+    @cached_property
+    def translated_stems(self) -> frozenset[str]:
+        """Porter stems of the words of every short gloss (at most
+        MAX_GLOSS_WORDS words) of the CC-CEDICT headwords of two or more
+        characters that occur in the corpus: an English word with one of
+        these stems has a translation here ("approval" -> "approv" -> 审批
+        "to examine and approve"; "street" -> 步行街 "pedestrian street").
+        Built on the first English question (about a second: one pass over
+        CC-CEDICT, stemming only the corpus's headwords)."""
+        stem = _stemmer()
+        bigrams = {self.text[i : i + 2] for i in range(len(self.text) - 1)}
+        out: set[str] = set()
+        for simplified, glosses in _read_cedict():
+            if len(simplified) < 2 or not (
+                simplified in self.vocabulary or (simplified[:2] in bigrams and simplified in self.text)
+            ):
+                continue
+            for gloss in glosses:
+                words = _WORD.findall(gloss)
+                if _is_sense(gloss) and len(words) <= MAX_GLOSS_WORDS:
+                    out.update(stem(w.lower()) for w in words)
+        return frozenset(out)
+
     def _in_corpus(self, headword: str) -> bool:
         """The headword, or a word of two or more characters inside it (机器人
         in 机器人学), is a corpus word."""
@@ -248,7 +256,6 @@ class EnglishExpander:
         stems alone "know" verbs such as "described" whose translation
         the article words differently."""
         glosses = _cedict_glosses()
-        stems = _gloss_stems()
         stem = _stemmer()
         text = self.text.lower()
         out = []
@@ -260,7 +267,7 @@ class EnglishExpander:
             if not known or any(self._in_corpus(h) for h in known):
                 continue
             # the headword itself, not a part of it: 实际参数 ("actual parameter") is not in the corpus because 实际 is
-            if not any(h in self.vocabulary or h in self.text for h in stems.get(stem(word), ())):
+            if stem(word) not in self.translated_stems:
                 out.append(word)
         return out
 

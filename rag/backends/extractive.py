@@ -285,20 +285,25 @@ def support(ev: Evidence, script: str, coverage_weight: float | None = None, cos
     """
     cw = COVERAGE_WEIGHT if coverage_weight is None else coverage_weight
     cs = COSINE_SCALE if cosine_scale is None else cosine_scale
+    value = cw * ev.best_coverage + cs * (ev.best_cosine - COSINE_FLOOR.get(script, COSINE_FLOOR["zh-Hans"]))
+    return value - sum(fired_penalties(ev, unseen_penalty, keyword_floor).values())
+
+
+def fired_penalties(ev: Evidence, unseen_penalty: float | None = None, keyword_floor: float | None = None
+                    ) -> dict[str, float]:
+    """The penalties :func:`support` subtracts for ``ev``, by name ("focus",
+    "unseen", "title", "untyped", "keyword"; most specific first), with their
+    amounts. The keyword arguments override UNSEEN_PENALTY and KEYWORD_FLOOR."""
     up = UNSEEN_PENALTY if unseen_penalty is None else unseen_penalty
     kf = KEYWORD_FLOOR if keyword_floor is None else keyword_floor
-    value = cw * ev.best_coverage + cs * (ev.best_cosine - COSINE_FLOOR.get(script, COSINE_FLOOR["zh-Hans"]))
-    if ev.answer_type in ("number", "date") and ev.unseen_terms:
-        value -= up
-    if ev.keyword_score is not None and ev.keyword_score < kf:
-        value -= KEYWORD_PENALTY
-    if ev.answer_typed is False:
-        value -= UNTYPED_PENALTY
-    if ev.focus_found is False:
-        value -= FOCUS_PENALTY
-    if ev.title_found is False:
-        value -= TITLE_PENALTY
-    return value
+    fired = {
+        "focus": FOCUS_PENALTY if ev.focus_found is False else 0.0,
+        "unseen": up if ev.answer_type in ("number", "date") and ev.unseen_terms else 0.0,
+        "title": TITLE_PENALTY if ev.title_found is False else 0.0,
+        "untyped": UNTYPED_PENALTY if ev.answer_typed is False else 0.0,
+        "keyword": KEYWORD_PENALTY if ev.keyword_score is not None and ev.keyword_score < kf else 0.0,
+    }
+    return {name: amount for name, amount in fired.items() if amount}
 
 
 _KIND_WORDS = {"number": ("number", "数字"), "date": ("date", "日期"), "place": ("place", "地点")}
@@ -310,22 +315,18 @@ def refusal_reason(ev: Evidence, script: str) -> str:
     weak similarity when none did. Naming the missing term lets a reader
     who paraphrased ("存储容量" for 存储) ask again in the articles' words."""
     en = script == "en"
-    reasons = []
-    if ev.focus_found is False:
-        terms = "、".join(ev.focus_terms) if ev.focus_terms else ""
-        reasons.append(f"The passages found do not mention {terms}." if en else f"找到的段落没有提到“{terms}”。")
-    if ev.answer_type in ("number", "date") and ev.unseen_terms:
-        terms = ", ".join(ev.unseen_terms) if en else "”“".join(ev.unseen_terms)
-        reasons.append(f"The articles never mention: {terms}." if en else f"文章没有出现“{terms}”。")
-    if ev.title_found is False:
-        reasons.append(f"The closest sentences do not name the {ev.title}." if en
-                       else f"最相关的句子没有提到“{ev.title}”。")
-    if ev.answer_typed is False:
-        word = _KIND_WORDS[ev.answer_type][0 if en else 1]
-        reasons.append(f"The closest sentences state no {word}." if en else f"最相关的句子里没有所问的{word}。")
-    if ev.keyword_score is not None and ev.keyword_score < KEYWORD_FLOOR:
-        reasons.append("The question shares almost no words with the articles." if en
-                       else "问题与文章几乎没有共同的词语。")
+    kind = _KIND_WORDS.get(ev.answer_type, ("", ""))[0 if en else 1]
+    # (English, Chinese) for each penalty of fired_penalties()
+    messages = {
+        "focus": (f"The passages found do not mention {'、'.join(ev.focus_terms)}.",
+                  f"找到的段落没有提到“{'、'.join(ev.focus_terms)}”。"),
+        "unseen": (f"The articles never mention: {', '.join(ev.unseen_terms)}.",
+                   f"文章没有出现“{'”“'.join(ev.unseen_terms)}”。"),
+        "title": (f"The closest sentences do not name the {ev.title}.", f"最相关的句子没有提到“{ev.title}”。"),
+        "untyped": (f"The closest sentences state no {kind}.", f"最相关的句子里没有所问的{kind}。"),
+        "keyword": ("The question shares almost no words with the articles.", "问题与文章几乎没有共同的词语。"),
+    }
+    reasons = [messages[name][0 if en else 1] for name in fired_penalties(ev)]
     if not reasons:
         reasons.append("No passage is close enough to the question." if en else "没有足够接近问题的段落。")
     if en:
@@ -368,9 +369,9 @@ class ExtractiveBackend(AnswerBackend):
         # evidence is the same whichever retriever (dense has no BM25 score) ran.
         hits = kb.bm25.search(request.question, 1)
         keyword_score = hits[0][1] if hits else 0.0
-        if not cands:
-            return [], Evidence(0.0, 0.0, kind, unseen_terms, to_simplified(request.question), keyword_score)
         q_simplified = to_simplified(request.question)
+        if not cands:
+            return [], Evidence(0.0, 0.0, kind, unseen_terms, q_simplified, keyword_score)
         q = np.asarray(kb.embedder.get_query_embedding(q_simplified), dtype=np.float32)
         cos = table.vectors[rows] @ q
         for c, cs in zip(cands, cos):
