@@ -153,6 +153,9 @@ def test_refusal_penalties_and_answer_types():
     assert support(replace(good, keyword_score=None, answer_typed=None), "zh-Hans") == pytest.approx(base)
     assert holds_answer_type("由工业和信息化部等十七部门印发", "number")
     assert not holds_answer_type("创新最重要的是文化氛围", "number")
+    # the digit of a model name is no count or amount ("优必选Walker S1机器人的售价是多少？")
+    assert not holds_answer_type("優必選Walker S1機器人", "number")
+    assert holds_answer_type("64PB的高速并行可扩展存储", "number")
     assert expected_answer_type("What was the total investment in the project?") == "number"
     assert expected_answer_type("陈清泉今年几岁？") == "number"
     assert expected_answer_type("華為昇騰AI晶片採用幾納米製程？") == "number"  # 几 + any unit

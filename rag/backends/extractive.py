@@ -92,9 +92,9 @@ _ANSWER_TYPES = [
     ("place", re.compile(r"哪里|哪儿|位于哪|何处|什么地方|哪一?(个|座)(城市|地方|省(?!级)|国家|地区|区|县)|\bwhere\b"
                          r"|which (city|province|country|district|place)\b|in what (city|place)", re.I)),
 ]
-# Arabic digits, a run of two or more Chinese numerals (十七, 一千), or one
-# numeral with a measure word (三个, 两项).
-_NUMBER = re.compile(r"\d|[一二三四五六七八九十百千万亿两]{2,}|[一二三四五六七八九十两]+(个|家|项|倍|名|位|年|条|亿|万|部|次|种|类|批|所|款|成)")
+# Arabic digits (not those of a model name: "Walker S1", "A800"), a run of two
+# or more Chinese numerals (十七, 一千), or one numeral with a measure word (三个, 两项).
+_NUMBER = re.compile(r"(?<![A-Za-z0-9])\d|[一二三四五六七八九十百千万亿两]{2,}|[一二三四五六七八九十两]+(个|家|项|倍|名|位|年|条|亿|万|部|次|种|类|批|所|款|成)")
 _DATE = re.compile(r"\d+年|\d+月|\d+日|[一二三四五六七八九十]+月")
 # The measure word after 多少/几 ("多少家", "几岁"): the answer must count in it. Left out: 个, which
 # Chinese drops or swaps freely ("十七部门" answers "多少个部门"), and 倍, a ratio the articles may
