@@ -53,6 +53,13 @@ def test_english_question(pipeline):
     check_citations(pipeline, ans)
 
 
+def test_a_quoted_answer_names_its_speaker(pipeline):
+    # The quote is a sentence of its own; the speaker is named in the next one.
+    ans = pipeline.ask("誰說「合作共贏才是深港發展AI的正確方向」？")
+    assert "合作共贏才是深港發展AI的正確方向" in ans.answer and "龔永德" in ans.answer
+    check_citations(pipeline, ans)
+
+
 @pytest.mark.parametrize(
     "question",
     [

@@ -5,7 +5,8 @@ No LLM: every sentence that overlaps a retrieved passage gets features
 IDF-weighted share of the question's jieba keywords it contains; its
 passage's retrieval rank; whether it holds the kind of answer asked for; whether
 it merely restates the question), a weighted sum ranks them, and the best
-one to three become the answer. Each answer sentence is a verbatim sentence
+one to three become the answer (a bare quotation also brings the next
+sentence: its speaker). Each answer sentence is a verbatim sentence
 of a source, so its citation is exact by construction.
 
 It refuses ("the articles do not say") on weak evidence: see
@@ -198,9 +199,18 @@ def score(c: Candidate, w: Weights) -> float:
             + w.answer_type * c.typed - w.restates * c.restates)
 
 
+def is_bare_quote(text: str) -> bool:
+    """A sentence that is only a quotation (「…。」): news articles name the
+    speaker in the sentence after it."""
+    t = text.strip()
+    return len(t) > 2 and t[0] in "「“『" and t[-1] in "」”』"
+
+
 def select(ranked: list[Candidate]) -> list[Candidate]:
     """The best sentence plus up to MAX_SENTENCES-1 within SCORE_MARGIN,
-    MAX_ANSWER_CHARS in all."""
+    MAX_ANSWER_CHARS in all. A chosen bare quotation brings the sentence
+    that follows it (its attribution: "「合作共贏……。」…龔永德指出…"), when
+    that sentence is a candidate too, so the answer says who said it."""
     chosen = [ranked[0]]
     length = len(ranked[0].text)
     for c in ranked[1:]:
@@ -209,6 +219,10 @@ def select(ranked: list[Candidate]) -> list[Candidate]:
         if length + len(c.text) <= MAX_ANSWER_CHARS:
             chosen.append(c)
             length += len(c.text)
+    for quote in [c for c in chosen if is_bare_quote(c.text)]:
+        after = next((c for c in ranked if c.doc == quote.doc and 0 <= c.span[0] - quote.span[1] <= 2), None)
+        if after is not None and after not in chosen:
+            chosen.insert(chosen.index(quote) + 1, after)
     return chosen
 
 
