@@ -219,6 +219,7 @@ def select(ranked: list[Candidate]) -> list[Candidate]:
         if length + len(c.text) <= MAX_ANSWER_CHARS:
             chosen.append(c)
             length += len(c.text)
+    # the next sentence of the same article starts right after the quote (a line break at most between)
     for quote in [c for c in chosen if is_bare_quote(c.text)]:
         after = next((c for c in ranked if c.doc == quote.doc and 0 <= c.span[0] - quote.span[1] <= 2), None)
         if after is not None and after not in chosen:
