@@ -45,6 +45,7 @@ from rag.backends import DEFAULT_BACKEND, BackendError, available_backends, fall
 from rag.corpus import CorpusError
 from rag.knowledge_base import IndexSettings
 from rag.pipeline import QAPipeline
+from rag.reader import ReaderError
 from rag.retrieval import DEFAULT_RETRIEVER
 from rag.schema import Answer, Citation
 from rag.text import QuestionError
@@ -406,6 +407,7 @@ def serve(
     k: int = 5,
     block: bool = True,
     backend_options: dict | None = None,
+    reader="default",
 ):
     """Open the pipeline once, build the app and launch it on ``host:port``.
 
@@ -420,6 +422,7 @@ def serve(
         backend_options: options for building ``backend`` (e.g. ``gguf``,
             ``base_url``).
         block: True to serve until interrupted; False to return at once.
+        reader: the trained reader (see ``QAPipeline``; "off": the lexical rules).
 
     Returns:
         The launched ``gr.Blocks`` (call ``.close()`` to stop it when
@@ -438,7 +441,7 @@ def serve(
     except BackendError as exc:
         log.warning("backend %s unavailable (%s); starting with %s", backend, exc, FALLBACK_BACKEND)
         answer_backend = FALLBACK_BACKEND
-    pipeline = QAPipeline.open(settings, backend=answer_backend, retriever=retriever, k=k)
+    pipeline = QAPipeline.open(settings, backend=answer_backend, retriever=retriever, k=k, reader=reader)
     app = build_app(pipeline, default_backend=backend, backend_options={backend: backend_options or {}})
     app.queue(default_concurrency_limit=1)
     app.launch(
@@ -463,13 +466,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="answer backend: " + ", ".join(sorted(available_backends())))
     parser.add_argument("--retriever", default=os.environ.get("RAGQA_RETRIEVER", DEFAULT_RETRIEVER))
     parser.add_argument("--k", type=int, default=5, help="passages retrieved per question")
+    parser.add_argument("--reader", default=os.environ.get("RAGQA_READER", "default"),
+                        help="reader folder, or 'off' for the lexical rules (default: the shipped reader)")
     args = parser.parse_args(argv)
     if args.k < 1:
         parser.error("--k must be at least 1")
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     try:
-        serve(host=args.host, port=args.port, backend=args.backend, retriever=args.retriever, k=args.k)
-    except (QuestionError, CorpusError, BackendError, ValueError, OSError) as exc:
+        serve(host=args.host, port=args.port, backend=args.backend, retriever=args.retriever, k=args.k, reader=args.reader)
+    except (QuestionError, CorpusError, BackendError, ReaderError, ValueError, OSError) as exc:
         print(f"ui: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

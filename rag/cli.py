@@ -22,8 +22,12 @@ from .backends import DEFAULT_BACKEND, BackendError, available_backends, fallbac
 from .config import backend_options, load_config, setting
 from .corpus import CorpusError
 from .knowledge_base import DEFAULT_CORPUS, IndexSettings
+from .reader import ReaderError
 from .retrieval import DEFAULT_RETRIEVER, RETRIEVERS, TOP_K
 from .text import QuestionError
+
+#: The MRC training data (CMRC 2018, DRCD) beside the project checkout.
+DEFAULT_MRC_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mrc"
 
 EXIT_USAGE = 2
 
@@ -47,6 +51,8 @@ def _pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default=None, help="answer backend: " + ", ".join(sorted(available_backends()))
                    + f" (default: $RAGQA_BACKEND, the config file, or {DEFAULT_BACKEND})")
     p.add_argument("--retriever", default=None, choices=sorted(RETRIEVERS), help=f"default {DEFAULT_RETRIEVER}")
+    p.add_argument("--reader", default=None, help="the trained reader: a folder holding reader.safetensors, or 'off' for the "
+                   "lexical rules alone (default: $RAGQA_READER or the shipped embeddings/reader)")
     g = p.add_argument_group("LLM backends")
     g.add_argument("--gguf", default=None, help="llamacpp: GGUF model file (default: $RAGQA_GGUF or the offline model)")
     g.add_argument("--base-url", default=None, help="openai: server URL, e.g. http://127.0.0.1:11434/v1")
@@ -60,6 +66,7 @@ def _resolve_pipeline_options(args) -> None:
     args.backend = setting("backend", args.backend, "RAGQA_BACKEND", config, DEFAULT_BACKEND)
     args.retriever = setting("retriever", args.retriever, "RAGQA_RETRIEVER", config, DEFAULT_RETRIEVER)
     args.k = int(setting("k", args.k, "RAGQA_K", config, TOP_K))
+    args.reader = setting("reader", args.reader, "RAGQA_READER", config, "default")
     if args.retriever not in RETRIEVERS:
         raise ValueError(f"unknown retriever {args.retriever!r}; choose one of: {', '.join(RETRIEVERS)}")
     flags = {"llamacpp": {"gguf": args.gguf}, "openai": {"base_url": args.base_url, "model": args.llm_model, "timeout": args.timeout}}
@@ -112,6 +119,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="only the first N gold items (quick checks)")
     p.add_argument("--no-judge", action="store_true", help="skip the LLM-judged metrics of generative backends")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("train-reader", help="fine-tune the reader on CMRC 2018 + DRCD (about an hour on 2 cores)")
+    p.add_argument("--data", default=str(DEFAULT_MRC_DIR), help="folder of the MRC files (default: ../shared/data/mrc)")
+    p.add_argument("--files", nargs="+", default=None, help="SQuAD-format files in --data (default: the four CMRC/DRCD files)")
+    p.add_argument("--out", default="reader-training", help="working folder: checkpoints, log, weights (resumes from it)")
+    p.add_argument("--ship", action="store_true", help="also write the weights into embeddings/reader (what ragqa loads)")
+    p.add_argument("--steps", type=int, default=1100, help="optimizer steps (batch 16); the shipped reader used 1100")
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--max-questions", type=int, default=0, help="train on the first N questions only (smoke tests)")
+    p.add_argument("--validation-questions", type=int, default=600, help="validation questions (held-out articles)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
+    p.set_defaults(func=cmd_train_reader)
     return parser
 
 
@@ -150,7 +170,8 @@ def cmd_ask(args) -> int:
     from .pipeline import QAPipeline
 
     backend, notice = _make_backend(args)
-    qa = QAPipeline(open_knowledge_base(_settings(args)), retriever=args.retriever, backend=backend, k=args.k)
+    qa = QAPipeline(open_knowledge_base(_settings(args)), retriever=args.retriever, backend=backend, k=args.k,
+                    reader=args.reader)
     ans, streamed = None, False
     for item in qa.ask_stream(args.question, history=args.history):
         if isinstance(item, str):
@@ -175,7 +196,7 @@ def cmd_ui(args) -> int:
     import ui
 
     ui.serve(settings=_settings(args), host=args.host, port=args.port, backend=args.backend, retriever=args.retriever, k=args.k,
-             backend_options=args.backend_options)
+             backend_options=args.backend_options, reader=args.reader)
     return 0
 
 
@@ -187,6 +208,21 @@ def cmd_eval(args) -> int:
     if notice:
         print(notice, file=sys.stderr)
     return run_cli(args, _settings(args), backend)
+
+
+def cmd_train_reader(args) -> int:
+    """``ragqa train-reader``: see rag.reader_training.train; prints the manifest."""
+    from .reader import DEFAULT_READER_DIR
+    from .reader_training import TrainConfig, train
+
+    from .reader_training import MRC_FILES
+
+    cfg = TrainConfig(data_dir=args.data, out_dir=args.out, files=tuple(args.files or MRC_FILES), seed=args.seed, learning_rate=args.lr, max_steps=args.steps,
+                      max_questions=args.max_questions, validation_questions=args.validation_questions,
+                      threads=args.threads, checkpoint_every=min(50, args.steps))
+    manifest = train(cfg, ship_to=DEFAULT_READER_DIR if args.ship else None)
+    print(json.dumps(manifest, ensure_ascii=False, indent=1))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except BrokenPipeError:  # output piped into `head` and the like
         return 0
-    except (QuestionError, CorpusError, BackendError, ValueError, FileNotFoundError) as exc:  # GoldFileError is a ValueError
+    except (QuestionError, CorpusError, BackendError, ReaderError, ValueError, FileNotFoundError) as exc:  # GoldFileError is a ValueError
         print(f"ragqa: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - one line, not a traceback

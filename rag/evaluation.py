@@ -226,6 +226,24 @@ class ItemResult:
     standalone_question: str = ""
     notice: str = ""
     support: float | None = None
+    short_answer: dict | None = None  # Answer.short_answer
+
+    @property
+    def short_em(self) -> float:
+        """Exact match of the short answer with the gold answer or an alias
+        (normalized); 0 when refused or no short answer."""
+        if self.refused or not self.short_answer:
+            return 0.0
+        pred = normalize(self.short_answer["text"])
+        return float(any(normalize(g) == pred for g in [self.item.answer, *self.item.answer_aliases] if normalize(g)))
+
+    @property
+    def short_f1(self) -> float:
+        """Best character F1 of the short answer over the gold answer and its
+        aliases; 0 when refused or no short answer."""
+        if self.refused or not self.short_answer:
+            return 0.0
+        return max(char_f1(self.short_answer["text"], g) for g in [self.item.answer, *self.item.answer_aliases])
 
     @property
     def correct(self) -> bool:
@@ -267,6 +285,8 @@ def summarize(results: list[ItemResult]) -> dict:
         "accuracy": mean(float(r.correct) for r in results),
         "answer_accuracy": mean(float(r.correct) for r in answerable),
         "char_f1": mean(r.f1 for r in answerable),
+        "short_answer_em": mean(r.short_em for r in answerable),
+        "short_answer_f1": mean(r.short_f1 for r in answerable),
         "citation_precision": round(sum(cited) / len(cited), 4) if cited else None,
         "citation_recall": mean(float(any(r.cited_relevant)) for r in answerable),
         "correct_refusal": mean(float(r.refused) for r in unanswerable),
@@ -367,6 +387,7 @@ def report(results: list[ItemResult], config: dict) -> dict:
                 "cited_relevant": r.cited_relevant,
                 "latency_ms": r.latency_ms,
                 "support": r.support,
+                "short_answer": r.short_answer,
                 "top_passages": r.top_passages,
             }
             for r in results
@@ -417,6 +438,7 @@ def evaluate(system, items: list[GoldItem], config: dict, judge_llm=None) -> dic
                 standalone_question=ans.standalone_question,
                 notice=ans.notice,
                 support=getattr(ans, "support", None),
+                short_answer=getattr(ans, "short_answer", None),
                 first_token_ms=ans.timings_ms.get("first_token"),
             )
         )
@@ -431,7 +453,7 @@ def evaluate(system, items: list[GoldItem], config: dict, judge_llm=None) -> dic
 # ------------------------------------------------------------- rendering --
 TABLE_METRICS = [
     ("hit@1", "hit@1"), ("hit@5", "hit@5"), ("mrr@10", "MRR@10"), ("ndcg@10", "nDCG@10"),
-    ("answer_accuracy", "acc"), ("char_f1", "F1"), ("citation_precision", "cite P"), ("citation_recall", "cite R"),
+    ("answer_accuracy", "acc"), ("char_f1", "F1"), ("short_answer_em", "short EM"), ("short_answer_f1", "short F1"), ("citation_precision", "cite P"), ("citation_recall", "cite R"),
     ("correct_refusal", "refuse ok"), ("false_refusal", "false refuse"), ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms"),
     ("first_token_p50_ms", "1st token p50 ms"), ("llm_faithfulness", "LLM faithful"), ("llm_answer_relevancy", "LLM relevant"),
 ]
@@ -588,17 +610,17 @@ class BaselineSystem:
 
 
 # ------------------------------------------------------------------ CLI --
-def _app_system(settings, retriever: str, backend, k: int, kb=None):
+def _app_system(settings, retriever: str, backend, k: int, kb=None, reader="default"):
     from .knowledge_base import open_knowledge_base
     from .pipeline import QAPipeline
 
     kb = kb or open_knowledge_base(settings)
-    qa = QAPipeline(kb, retriever=retriever, backend=backend, k=k)
+    qa = QAPipeline(kb, retriever=retriever, backend=backend, k=k, reader=reader)
     return AppSystem(qa, f"{retriever}+{qa.backend.name}")
 
 
 def run_eval(settings, gold: Path, *, pipeline: str = "app", retriever: str | None = None, backend="extractive",
-             k: int = 5, limit: int | None = None, kb=None, use_judge: bool = True) -> dict:
+             k: int = 5, limit: int | None = None, kb=None, use_judge: bool = True, reader="default") -> dict:
     """Evaluate one configuration; returns the report dict. ``use_judge``:
     when the backend is generative, also ask its LLM for YES/NO verdicts on
     faithfulness and answer relevancy (reported beside, never instead of,
@@ -618,8 +640,9 @@ def run_eval(settings, gold: Path, *, pipeline: str = "app", retriever: str | No
         system = BaselineSystem(settings.corpus_dir, kb.embedder, k)
         config = {"name": "baseline", "pipeline": "llama-index defaults", "k": k}
     else:
-        system = _app_system(settings, retriever, backend, k, kb=kb)
+        system = _app_system(settings, retriever, backend, k, kb=kb, reader=reader)
         config = {"name": system.name, "pipeline": "app", "retriever": retriever, "backend": system.pipeline.backend.name, "k": k,
+                  "reader": "off" if system.pipeline.reader is None else str(reader),
                   "embed_model": kb.manifest.get("embed_model"), "chunk_size": kb.manifest.get("chunk_size"),
                   "chunk_overlap": kb.manifest.get("chunk_overlap")}
     config["gold"] = str(gold)
@@ -643,7 +666,7 @@ def run_cli(args, settings, backend=None) -> int:
         reports = {}
         for name, pipeline, retr in COMPARE_CONFIGS:
             rep = run_eval(settings, args.gold, pipeline=pipeline, retriever=retr or retriever, backend=backend,
-                           k=args.k, limit=args.limit, kb=kb, use_judge=not args.no_judge)
+                           k=args.k, limit=args.limit, kb=kb, use_judge=not args.no_judge, reader=args.reader)
             reports[f"{name} ({rep['config']['name']})" if name == "app" else name] = rep
         table = markdown_table({n: r["overall"] for n, r in reports.items()})
         if args.out:
@@ -658,7 +681,7 @@ def run_cli(args, settings, backend=None) -> int:
             print(table)
         return 0
     rep = run_eval(settings, args.gold, pipeline=args.pipeline, retriever=retriever, backend=backend,
-                   k=args.k, limit=args.limit, kb=kb, use_judge=not args.no_judge)
+                   k=args.k, limit=args.limit, kb=kb, use_judge=not args.no_judge, reader=args.reader)
     if args.out:
         write_outputs(rep, Path(args.out))
     if args.json:

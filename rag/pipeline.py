@@ -24,10 +24,11 @@ from .backends import (
     fallback_notice,
     get_backend,
 )
+from .answerability import Assessment, assess
 from .knowledge_base import IndexSettings, KnowledgeBase, open_knowledge_base
 from .retrieval import DEFAULT_RETRIEVER, TOP_K, make_retriever, retrieve
 from .schema import Answer, Citation, Passage
-from .script import Script, detect_script
+from .script import Script, detect_script, to_script
 from .crosslingual import with_chinese_terms
 from .followup import focus_terms, standalone_question
 from .text import clean_question
@@ -50,21 +51,37 @@ class QAPipeline:
         k: passages retrieved per question.
         fallback: when a generative backend fails (BackendError), answer
             with the extractive backend and say so in ``Answer.notice``.
-        refusal_gate: before calling a generative backend, run the
-            extractive backend's evidence check (dense and keyword evidence,
-            unseen terms; rag.backends.extractive.support, a few ms) and
-            refuse without calling the LLM when it refuses. Small LLMs rarely
-            refuse on their own (the offline 0.5B model answered 70% of the
+        refusal_gate: refuse without calling a generative backend when the
+            evidence does not answer the question: with a reader, its
+            answerability verdict (rag.answerability); without one, the
+            extractive backend's lexical evidence check
+            (rag.backends.extractive.support). Small LLMs rarely refuse on
+            their own (the offline 0.5B model answered 70% of the
             unanswerable gold items before the gate).
+        reader: the trained reader (rag.reader) that finds the answer span,
+            reranks sentences and decides answerability for every backend:
+            ``"default"`` loads the shipped weights, a path loads a folder
+            holding ``reader.safetensors``, a :class:`rag.reader.Reader` is
+            used as is, ``None`` or ``"off"`` answers with the lexical rules
+            alone (the pre-reader behaviour, kept for comparison).
 
     Raises:
         ValueError: unknown retriever or backend name.
         BackendError: the backend cannot start.
+        rag.reader.ReaderError: the reader's files are missing or corrupt.
     """
 
     def __init__(self, kb: KnowledgeBase, retriever: str = DEFAULT_RETRIEVER, backend: str | AnswerBackend = DEFAULT_BACKEND,
-                 k: int = TOP_K, fallback: bool = True, refusal_gate: bool = True):
+                 k: int = TOP_K, fallback: bool = True, refusal_gate: bool = True, reader="default"):
+        from .reader import Reader, load_reader
+
         self.kb = kb
+        if reader is None or reader == "off":
+            self.reader = None
+        elif isinstance(reader, Reader):
+            self.reader = reader
+        else:
+            self.reader = load_reader(None if reader == "default" else reader)
         self.fallback = fallback
         self.refusal_gate = refusal_gate
         self._extractive: AnswerBackend | None = None
@@ -111,6 +128,27 @@ class QAPipeline:
         focus = tuple(focus_terms(question)) if standalone != question else ()
         return AnswerRequest(question=standalone, script=detect_script(question), passages=self.retrieve(standalone, k),
                              kb=self.kb, focus=focus, asked=question)
+
+    def assess(self, request: AnswerRequest) -> Assessment | None:
+        """The reader's verdict on a prepared request (None without a reader);
+        also stored in ``request.assessment`` for the backend."""
+        if self.reader is None:
+            return None
+        request.assessment = assess(request, self.reader)
+        return request.assessment
+
+    def short_answer(self, assessment: Assessment | None, citations: list[Citation], script: Script) -> dict | None:
+        """The ``Answer.short_answer`` object for an answered question."""
+        if assessment is None or assessment.span is None:
+            return None
+        from .crosslingual import english_rendering
+
+        article = self.kb.articles[assessment.doc]
+        start, end = article.repaired.original_span(*assessment.span)
+        n = next((c.n for c in citations if c.doc == assessment.doc and c.start <= start and end <= c.end), None)
+        text = to_script(assessment.span_text, script) if script != "en" else assessment.span_text
+        english = english_rendering(assessment.span_text, self.kb.english_expander) if script == "en" else None
+        return {"text": text, "n": n, "doc": assessment.doc, "start": start, "end": end, "english": english}
 
     def cite(self, draft: Draft, passages: list[Passage], script: Script) -> tuple[str, list[Citation]]:
         """Render a draft: number citations by first use, map every supporting
@@ -188,13 +226,19 @@ class QAPipeline:
         request = self.prepare(question, history, k)
         standalone, script, passages = request.question, request.script, request.passages
         t_retrieved = time.perf_counter()
+        assessment = self.assess(request)
+        t_read = time.perf_counter()
         draft, notice, backend_name, t_first = None, "", self.backend.name, None
-        # the refusal gate: the extractive answer, computed once and reused as the fallback
         gate = None
-        if self.refusal_gate and self.backend.name != FALLBACK_BACKEND:
+        if assessment is not None:
+            # the reader's verdict gates every backend (answerability in one place)
+            if not assessment.answerable and (self.refusal_gate or self.backend.name == FALLBACK_BACKEND):
+                draft = Draft(claims=[], refused=True, support=assessment.score, reason=assessment.reason)
+        elif self.refusal_gate and self.backend.name != FALLBACK_BACKEND:
+            # without a reader: the extractive answer, computed once and reused as the fallback
             gate = self._fallback_backend().answer(request)
-        if gate is not None and gate.refused:
-            draft = gate
+            if gate.refused:
+                draft = gate
         try:
             for item in self.backend.stream(request) if draft is None else ():
                 if isinstance(item, Draft):
@@ -213,6 +257,8 @@ class QAPipeline:
         else:
             text, citations = self.cite(draft, passages, script)
             refused = False
+        support = assessment.score if assessment is not None else next(
+            (d.support for d in (draft, gate) if d is not None and d.support is not None), None)
         yield Answer(
             question=question,
             standalone_question=standalone,
@@ -223,10 +269,12 @@ class QAPipeline:
             backend=backend_name,
             notice=" ".join(x for x in (notice, draft.notice if draft else "") if x),
             passages=passages,
-            support=next((d.support for d in (draft, gate) if d is not None and d.support is not None), None),
+            support=support,
             refusal_reason=draft.reason if refused and draft is not None else "",
+            short_answer=None if refused else self.short_answer(assessment, citations, script),
             timings_ms={
                 "retrieve": round((t_retrieved - t0) * 1000, 1),
+                **({"read": round((t_read - t_retrieved) * 1000, 1)} if assessment is not None else {}),
                 "answer": _ms(t_retrieved),
                 "total": _ms(t0),
                 **({"first_token": round((t_first - t0) * 1000, 1)} if t_first else {}),

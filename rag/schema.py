@@ -88,6 +88,12 @@ class Answer:
             it refuses below its threshold), None if it has none.
         refusal_reason: for a refusal, why, in the reader's script (e.g.
             "文章没有出现“耗电量”。"); "" otherwise or when unknown.
+        short_answer: the reader's answer span (None when refused or no
+            reader): ``{"text": in the question's script, "n": the citation
+            holding it (None if none does), "doc", "start", "end": offsets in
+            the original file (``open(doc).read()[start:end]`` is the span as
+            printed), "english": a rendering for English questions (numbers
+            with units, names in pinyin, dictionary glosses) or None}``.
     """
 
     question: str
@@ -102,6 +108,7 @@ class Answer:
     timings_ms: dict = field(default_factory=dict)
     support: float | None = None
     refusal_reason: str = ""
+    short_answer: dict | None = None
 
     def to_json(self, with_passages: bool = False) -> dict:
         """The ``ragqa ask --json`` object (see the README)."""
@@ -117,6 +124,7 @@ class Answer:
             "notice": self.notice,
             "support": self.support,
             "refusal_reason": self.refusal_reason,
+            "short_answer": self.short_answer,
         }
         if with_passages:
             out["passages"] = [asdict(p) for p in self.passages]

@@ -40,7 +40,7 @@ def test_ask_json_has_the_documented_shape(cli_env, capsys):
 def test_ask_prints_a_refusal_and_why(cli_env, capsys):
     assert main(["ask", "鵬城雲腦II每年的耗電量是多少？"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("文章沒有提到這一點。\n(文章沒有出現「耗電量」。)") and "Sources:" not in out
+    assert out.startswith("文章沒有提到這一點。\n(文章沒有出現「耗電量」。") and "Sources:" not in out
 
 
 def test_ask_prints_the_answer_and_its_sources(cli_env, capsys):

@@ -205,7 +205,7 @@ def test_a_refusal_shows_why_in_the_sources_panel(server, page):
     ask(page, "鵬城雲腦II每年的耗電量是多少？")
     expect(bot_messages(page).last).to_contain_text("文章沒有提到這一點。", timeout=ANSWER_TIMEOUT_MS)
     expect(page.locator("#sources .src-refusal")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
-    expect(page.locator("#sources .src-reason")).to_have_text("Why: 文章沒有出現「耗電量」。")
+    expect(page.locator("#sources .src-reason")).to_contain_text("Why: 文章沒有出現「耗電量」。")
     expect(page.locator("#sources .src")).to_have_count(0)
     assert_no_error_page(page)
 

