@@ -169,7 +169,8 @@ def render_sources(answer: Answer) -> str:
     if t:
         parts.append(
             f'<div class="src-timing">backend {_esc(answer.backend)} · retrieval {_esc(t.get("retrieve", "?"))} ms · '
-            f'total {_esc(t.get("total", "?"))} ms</div>'
+            + (f'reader {_esc(t["read"])} ms · ' if "read" in t else "")
+            + f'total {_esc(t.get("total", "?"))} ms</div>'
         )
     return "".join(parts)
 

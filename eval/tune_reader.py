@@ -14,7 +14,10 @@ for each candidate refusal score:
   folds, measured on the fifth): the figure to expect on new questions.
 
 Candidate scores: the reader alone; the reader plus w x the lexical support;
-the reader with each lexical penalty as a veto. The chosen values live in
+the reader minus 100 when a lexical penalty fired ("penalty" rows): a
+threshold t on it refuses when the reader scores below t, or when a penalty
+fired and the reader scores below t + 100 (rag.answerability's
+REFUSAL_THRESHOLD and PENALTY_OVERRIDE). The chosen values live in
 rag/answerability.py; the README quotes this script's output.
 """
 
@@ -168,8 +171,8 @@ def main() -> int:
     for w in (0.5, 1, 2, 4):
         candidates[f"reader + {w} x lexical"] = lambda r, w=w: r["reader"] + w * r["lexical"]
     for pen in ("unseen", "keyword", "untyped", "title"):
-        candidates[f"reader, veto {pen}"] = lambda r, p=pen: r["reader"] - (100 if p in r["penalties"] else 0)
-    candidates["reader, veto any penalty"] = lambda r: r["reader"] - (100 if r["penalties"] else 0)
+        candidates[f"reader, {pen} penalty"] = lambda r, p=pen: r["reader"] - (100 if p in r["penalties"] else 0)
+    candidates["reader, any penalty"] = lambda r: r["reader"] - (100 if r["penalties"] else 0)
     print(f"\n| refusal score | thresholds zh / en | dev correct / false refusals | 5-fold CV correct / false |\n|---|---|---|---|")
     for per_script in (False, True):
         for name, score in candidates.items():

@@ -345,6 +345,10 @@ def _render_date(text: str) -> str | None:
     return " ".join(parts) if parts and (not month or 1 <= int(month) <= 12) else None
 
 
+#: The commonest Chinese surnames (a name jieba splits, 黄/坤明, is still a name).
+_SURNAMES = set("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+
+
 def _pinyin_name(word: str) -> str:
     """A person's name in pinyin: surname, then the given name as one word
     ("黄坤明" -> "Huang Kunming"); pypinyin's default reading of each character."""
@@ -389,19 +393,25 @@ def english_rendering(span: str, expander: "EnglishExpander | None" = None) -> s
         if rendered:
             return rendered
     words = [(w, f) for w, f in pseg.lcut(text) if w.strip()]
-    if len(words) == 1 and words[0][1] == "nr" and 2 <= len(words[0][0]) <= 4:
-        return _pinyin_name(words[0][0])
     glosses = _first_glosses()
+    if (len(words) == 1 and words[0][1] == "nr" and 2 <= len(text) <= 4) or (
+            re.fullmatch(r"[\u4e00-\u9fff]{2,3}", text) and text[0] in _SURNAMES and text not in glosses
+            and (len(text) == 3 or any(f.startswith("nr") for _, f in words))):
+        return _pinyin_name(text)
     out = []
     for w, f in words:
         if re.fullmatch(r"[A-Za-z0-9.\-]+", w):
             out.append(w)
         elif f == "nr" and 2 <= len(w) <= 4:
             out.append(_pinyin_name(w))
+        elif f == "ns" and len(w) >= 2:  # a place: its pinyin ("深圳" -> "Shenzhen"), not a dictionary note
+            from pypinyin import Style, lazy_pinyin
+
+            out.append("".join(lazy_pinyin(w, style=Style.NORMAL)).capitalize())
         elif w in "、和与及":
             out.append("and" if w != "、" else ",")
         elif w in glosses:
-            out.append(glosses[w])
+            out.append(" ".join(re.split(r"[,;]", glosses[w])[0].split()[:4]))
         else:
             amount = _render_amount(w) or _render_date(w)
             if not amount:

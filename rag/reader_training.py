@@ -388,6 +388,9 @@ class TrainConfig:
     out_dir: str
     files: tuple[str, ...] = MRC_FILES
     seed: int = 13
+    #: Fixes the validation articles and windows, apart from ``seed``, so that a
+    #: continued run (``init_from``) keeps the validation slice of the run it continues.
+    split_seed: int = 13
     batch_size: int = 16
     learning_rate: float = 1e-4
     warmup_share: float = 0.06
@@ -433,13 +436,13 @@ def train(cfg: TrainConfig, ship_to: Path | None = None) -> dict:
     rng = random.Random(cfg.seed)
 
     articles = load_mrc(Path(cfg.data_dir), tuple(cfg.files))
-    train_arts, val_arts = split_articles(articles, cfg.seed)
+    train_arts, val_arts = split_articles(articles, cfg.split_seed)
     train_ex = make_examples(train_arts, rng, swap_share=cfg.swap_share)
-    val_ex = make_examples(val_arts, random.Random(cfg.seed + 1))
+    val_ex = make_examples(val_arts, random.Random(cfg.split_seed + 1))
     if cfg.max_questions:
         train_ex = train_ex[: cfg.max_questions * 2]
     val_questions = sorted({e.question for e in val_ex})
-    random.Random(cfg.seed).shuffle(val_questions)
+    random.Random(cfg.split_seed).shuffle(val_questions)
     keep = set(val_questions[: cfg.validation_questions])
     val_ex = [e for e in val_ex if e.question in keep]
 
@@ -515,6 +518,7 @@ def train(cfg: TrainConfig, ship_to: Path | None = None) -> dict:
         "base_model_sha256": reader.base_sha256,
         "training_files": {n: sha256_file(data_dir / n) for n in cfg.files},
         "seed": cfg.seed,
+        "split_seed": cfg.split_seed,
         "swap_share": cfg.swap_share,
         "continued_from": cfg.init_from and json.loads((Path(cfg.init_from) / "manifest.json").read_text()).get("steps"),
         "steps": step,

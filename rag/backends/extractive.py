@@ -433,9 +433,6 @@ class ExtractiveBackend(AnswerBackend):
         best = a.best_sentence
         text = kb.articles[best.doc].repaired.text
         chosen = [best]
-        second = next((c for c in a.sentences[1:] if c.answer and c.span != best.span), None)
-        if second is not None and second.score >= best.score - SECOND_SENTENCE_MARGIN:
-            chosen.append(second)  # a close second reading: lists and multi-article answers
         if is_bare_quote(text[best.span[0]:best.span[1]]):
             after = next((c for c in a.sentences if c.doc == best.doc and 0 <= c.span[0] - best.span[1] <= 2), None)
             if after is not None and all(c.span != after.span or c.doc != after.doc for c in chosen):
@@ -445,11 +442,6 @@ class ExtractiveBackend(AnswerBackend):
         return Draft(claims=claims, lead=short_answer_lead(a, request, text[best.span[0]:best.span[1]]), support=a.score)
 
 
-#: A second answer sentence is added when its reader score is within this of
-#: the best one's. eval/tune_reader.py on the 198 dev items (reader of session
-#: 5): answer accuracy 0.836 with one sentence; 0.850 / 0.871 / 0.871 with a
-#: second within 1 / 2 / 4.
-SECOND_SENTENCE_MARGIN = 2.0
 #: The short answer is shown before its sentence unless it is most of it.
 SHORT_ANSWER_MAX_SHARE = 0.8
 
