@@ -32,8 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.answerability import NO_SPAN_SCORE, RERANK_WEIGHT, assess  # noqa: E402
-from rag.backends.extractive import ExtractiveBackend, fired_penalties, note_chosen, select, support  # noqa: E402
+from rag.answerability import NO_SPAN_SCORE, assess, lexical_evidence  # noqa: E402
+from rag.backends.extractive import fired_penalties, support  # noqa: E402
 from rag.evaluation import answer_correct, char_f1, load_gold, normalize  # noqa: E402
 from rag.knowledge_base import IndexSettings, open_knowledge_base  # noqa: E402
 from rag.pipeline import QAPipeline  # noqa: E402
@@ -43,13 +43,11 @@ def collect(gold: Path, reader: str, limit: int | None = None) -> list[dict]:
     """One row of features per dev item."""
     kb = open_knowledge_base(IndexSettings())
     qa = QAPipeline(kb, reader=reader)
-    rules = ExtractiveBackend()
     rows = []
     for item in [i for i in load_gold(gold) if i.split == "dev"][:limit]:
         request = qa.prepare(item.question, item.history)
         a = assess(request, qa.reader, threshold=float("-inf"), vetoes=())
-        ranked, ev = rules.rank(request)
-        note_chosen(ev, select(ranked) if ranked else [], request.focus)
+        ranked, ev = lexical_evidence(request)
         lexical = support(ev, request.script) if ranked else -5.0
         sentence = ""
         if a.best_sentence is not None:
@@ -58,14 +56,13 @@ def collect(gold: Path, reader: str, limit: int | None = None) -> list[dict]:
         golds = [item.answer, *item.answer_aliases]
         top = [(c.score, kb.articles[c.doc].repaired.text[c.span[0]:c.span[1]]) for i, c in enumerate(a.sentences)
                if i == 0 or c.answer is not None][:3]
-        lexical_scores = {(c.doc, c.span): c.score for c in rules.rank(request)[0]}
-        weight = RERANK_WEIGHT["en" if request.script == "en" else "zh"]
+        lexical_scores = {(c.doc, c.span): c.score for c in ranked}
         # every sentence: (reader score of its span or None, lexical sentence score, text), to re-rank offline
         sents = [(c.reader, lexical_scores.get((c.doc, c.span), 0.0), kb.articles[c.doc].repaired.text[c.span[0]:c.span[1]])
                  for c in a.sentences]
         rows.append({
             "id": item.id, "answerable": item.answerable, "lang": item.lang, "script": request.script,
-            "reader": a.reader_score if math.isfinite(a.reader_score) else -20.0,
+            "reader": a.score if math.isfinite(a.score) else -20.0,
             "focus_ok": a.answerable or not request.focus,
             "lexical": lexical, "penalties": sorted(fired_penalties(ev)),
             "sentence_correct": item.answerable and answer_correct(sentence, item.answer, item.answer_aliases),
@@ -173,7 +170,7 @@ def main() -> int:
     for pen in ("unseen", "keyword", "untyped", "title"):
         candidates[f"reader, {pen} penalty"] = lambda r, p=pen: r["reader"] - (100 if p in r["penalties"] else 0)
     candidates["reader, any penalty"] = lambda r: r["reader"] - (100 if r["penalties"] else 0)
-    print(f"\n| refusal score | thresholds zh / en | dev correct / false refusals | 5-fold CV correct / false |\n|---|---|---|---|")
+    print("\n| refusal score | thresholds zh / en | dev correct / false refusals | 5-fold CV correct / false |\n|---|---|---|---|")
     for per_script in (False, True):
         for name, score in candidates.items():
             ts = best_thresholds(rows, score, args.max_false, per_script)

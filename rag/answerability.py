@@ -13,8 +13,8 @@ span and the score ``span_logit - null_logit``.
   sentence score (RERANK_WEIGHT); sentences are ordered by it.
 * **The answer** is the top sentence (cited) and the reader's span inside it
   (the short answer; read alone when its window's best span lay elsewhere).
-* **Refusal**: the question is answerable when :func:`answer_score` (the
-  best span's score over all windows) reaches REFUSAL_THRESHOLD and no
+* **Refusal**: the question is answerable when the reader's score (the
+  best span's over all windows) reaches REFUSAL_THRESHOLD and no
   LEXICAL_VETOES check fires unless the reader is sure (PENALTY_OVERRIDE),
   both calibrated on the dev items (eval/tune_reader.py). A contrast follow-up ("那上海呢？") whose
   answer sentence does not mention what it asks about is also refused.
@@ -27,14 +27,10 @@ from dataclasses import dataclass, field
 
 from .backends.base import AnswerRequest
 from .script import to_script, to_simplified
-from .text import unseen_words
 
 #: Windows: the sizes the reader was trained on (rag.reader_training).
 MAX_WINDOW_SENTENCES = 3
 MAX_WINDOW_CHARS = 180
-#: Read English questions as their Chinese terms plus a Chinese question word
-#: (:func:`reader_question`); eval/tune_reader.py measures both ways.
-ENGLISH_AS_CHINESE = True
 #: The reranker: a sentence's score is the reader's score of the span in it
 #: (NO_SPAN_SCORE when its window's best span is in another sentence) plus
 #: RERANK_WEIGHT x the extractive backend's sentence score (e5 cosine, keyword
@@ -63,10 +59,6 @@ PENALTY_OVERRIDE = {"zh": 10.395, "en": float("inf")}
 #: The lexical checks of rag.backends.extractive.fired_penalties that count
 #: (all of them: each alone with the reader measured below the set of them).
 LEXICAL_VETOES: tuple[str, ...] = ("focus", "unseen", "title", "untyped", "keyword")
-#: Weight of the lexical support score (rag.backends.extractive.support) in
-#: the answer score; 0 means the reader alone (eval/tune_reader.py).
-SUPPORT_WEIGHT = 0.0
-
 
 @dataclass
 class Window:
@@ -114,10 +106,11 @@ class Assessment:
     """The answerability verdict on one request.
 
     Attributes:
-        answerable: the answer score reaches the threshold (and a contrast
-            follow-up's answer mentions what it asks about).
-        score: the answer score (refusal curves use it).
-        reader_score: the best span's ``span_logit - null_logit``.
+        answerable: the score reaches the threshold, no lexical veto stands,
+            and a contrast follow-up's answer mentions what it asks about.
+        score: the reader's best span score over all windows,
+            ``span_logit - null_logit`` (-inf: nothing to read; refusal curves
+            use it).
         doc / span: the best span (repaired article text); None when no
             window could be read.
         span_text: the span in the article's own script.
@@ -127,7 +120,6 @@ class Assessment:
 
     answerable: bool
     score: float
-    reader_score: float
     doc: str | None = None
     span: tuple[int, int] | None = None
     span_text: str = ""
@@ -206,14 +198,6 @@ def reader_question(request: AnswerRequest) -> str:
     return " ".join(terms) + " " + ask + "？"
 
 
-def answer_score(reader_score: float, lexical_support: float | None = None) -> float:
-    """The score refusal thresholds: the reader's, plus SUPPORT_WEIGHT times
-    the lexical support score when given (eval/tune_reader.py chose the weight)."""
-    if SUPPORT_WEIGHT and lexical_support is not None:
-        return reader_score + SUPPORT_WEIGHT * lexical_support
-    return reader_score
-
-
 def refusal_message(script: str, focus: tuple[str, ...] = (), unseen: list[str] | None = None) -> str:
     """Why the reader refused, in the reader's script. Terms of the question
     the articles never use are named first, so that a reader who
@@ -246,16 +230,16 @@ def override_for(script: str) -> float:
 def lexical_evidence(request: AnswerRequest):
     """The lexical evidence (rag.backends.extractive): its candidate
     sentences scored and ranked (e5 cosine, keyword coverage, passage rank,
-    answer type), the Evidence with the chosen sentences noted, and its
-    support score."""
-    from .backends.extractive import ExtractiveBackend, note_chosen, select, support
+    answer type), and the Evidence with the chosen sentences noted (its
+    ``unseen_terms`` name the question's words no chunk contains)."""
+    from .backends.extractive import ExtractiveBackend, note_chosen, select
 
     ranked, ev = ExtractiveBackend().rank(request)
     note_chosen(ev, select(ranked) if ranked else [], request.focus)
-    return ranked, ev, (support(ev, request.script) if ranked else float("-inf"))
+    return ranked, ev
 
 
-def assess(request: AnswerRequest, reader, threshold: float | None = None, lexical_support: float | None = None,
+def assess(request: AnswerRequest, reader, threshold: float | None = None,
            vetoes: tuple[str, ...] | None = None) -> Assessment:
     """Read the request's passages, rerank their sentences and decide
     answerability.
@@ -264,8 +248,6 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None, lexic
         request: question (standalone), passages, knowledge base.
         reader: a :class:`rag.reader.Reader`.
         threshold: overrides REFUSAL_THRESHOLD (tuning).
-        lexical_support: the extractive backend's support score, when
-            SUPPORT_WEIGHT uses it (computed here when not given).
         vetoes: overrides LEXICAL_VETOES.
 
     Returns:
@@ -274,12 +256,10 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None, lexic
     threshold = threshold_for(request.script) if threshold is None else threshold
     vetoes = LEXICAL_VETOES if vetoes is None else vetoes
     kb = request.kb
-    ranked, evidence, support_score = lexical_evidence(request)
-    if lexical_support is None:
-        lexical_support = support_score
+    ranked, evidence = lexical_evidence(request)
     lexical = {(c.doc, c.span): c.score for c in ranked}
     wins = windows(request)
-    question = reader_question(request) if ENGLISH_AS_CHINESE else to_simplified(request.question)
+    question = reader_question(request)
     texts = [to_simplified(kb.articles[w.doc].repaired.text[w.start:w.end]) for w in wins]
     spans = reader.read_batch([(question, t) for t in texts]) if wins else []
     weight = RERANK_WEIGHT["en" if request.script == "en" else "zh"]
@@ -294,8 +274,7 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None, lexic
     sentences.sort(key=lambda c: (-c.score, c.passage_index, c.span[0]))
     readings = [c.reader for c in sentences if c.reader is not None]
     reader_score = max(readings) if readings else float("-inf")
-    score = answer_score(reader_score, lexical_support)
-    out = Assessment(answerable=score >= threshold, score=score, reader_score=reader_score, sentences=sentences)
+    out = Assessment(answerable=reader_score >= threshold, score=reader_score, sentences=sentences)
     if request.focus:
         # a contrast follow-up: the answer must be about what it asks (the best
         # sentence the reader answers from that mentions a focus term, else refuse)
@@ -320,25 +299,13 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None, lexic
         if top.answer is not None:
             out.doc, out.span = top.doc, top.answer
             out.span_text = kb.articles[top.doc].repaired.text[top.answer[0]:top.answer[1]]
-    if out.answerable and evidence is not None and vetoes:
+    if out.answerable and vetoes:
         from .backends.extractive import fired_penalties, refusal_reason
 
-        if set(fired_penalties(evidence)) & set(vetoes) and out.reader_score < override_for(request.script):
+        if set(fired_penalties(evidence)) & set(vetoes) and out.score < override_for(request.script):
             out.answerable = False
             out.reason = refusal_reason(evidence, request.script)
             return out
     if not out.answerable:
-        out.reason = refusal_message(request.script, unseen=unseen_terms(request))
+        out.reason = refusal_message(request.script, unseen=evidence.unseen_terms)
     return out
-
-
-def unseen_terms(request: AnswerRequest) -> list[str]:
-    """Words of the reader's own question that no chunk contains (for the
-    refusal message only; English: words whose dictionary translations are
-    all absent)."""
-    kb = request.kb
-    asked = request.asked or request.question
-    terms = unseen_words(asked, kb.keyword_idf)
-    if request.script == "en":
-        terms += kb.english_expander.unmatched(asked)
-    return terms

@@ -374,7 +374,8 @@ def _first_glosses() -> dict[str, str]:
     return out
 
 
-def english_rendering(span: str, expander: "EnglishExpander | None" = None) -> str | None:
+@lru_cache(maxsize=1024)
+def english_rendering(span: str) -> str | None:
     """An English rendering of a short Chinese answer span, with no model:
     an amount with its unit ("1000亿元" -> "100 billion yuan", "400余人" ->
     "over 400 people"), a date ("2月18日" -> "18 February", "2025年-2027年"
@@ -382,7 +383,8 @@ def english_rendering(span: str, expander: "EnglishExpander | None" = None) -> s
     "黄坤明" -> "Huang Kunming"), or the CC-CEDICT glosses of its words when
     every word has one ("共享算力中心" -> "shared computing power center"
     style). None when no rule covers the span (it is then shown in Chinese
-    only). ``expander`` is unused today (kept for corpus-aware names)."""
+    only). Cached: the answer's lead and ``Answer.short_answer`` render the
+    same span."""
     import jieba.posseg as pseg
 
     text = to_simplified(span).strip().rstrip("，。；、,;:：")

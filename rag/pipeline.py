@@ -147,7 +147,7 @@ class QAPipeline:
         start, end = article.repaired.original_span(*assessment.span)
         n = next((c.n for c in citations if c.doc == assessment.doc and c.start <= start and end <= c.end), None)
         text = to_script(assessment.span_text, script) if script != "en" else assessment.span_text
-        english = english_rendering(assessment.span_text, self.kb.english_expander) if script == "en" else None
+        english = english_rendering(assessment.span_text) if script == "en" else None
         return {"text": text, "n": n, "doc": assessment.doc, "start": start, "end": end, "english": english}
 
     def cite(self, draft: Draft, passages: list[Passage], script: Script) -> tuple[str, list[Citation]]:

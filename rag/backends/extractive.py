@@ -456,6 +456,6 @@ def short_answer_lead(a, request: AnswerRequest, sentence: str) -> str:
     if request.script == "en":
         from ..crosslingual import english_rendering
 
-        english = english_rendering(span, request.kb.english_expander)
+        english = english_rendering(span)
         return f"{span} ({english})." if english else f"{span}."
     return to_script(span, request.script) + "。"
