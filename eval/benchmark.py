@@ -90,15 +90,15 @@ def main() -> None:
         env = {**os.environ, "RAGQA_INDEX_DIR": str(Path(tmp) / "index")}
         build = ragqa("index", "--rebuild", env=env)
         print(f"index build, new process, model load included: {build:.1f} s")
-        os.environ["RAGQA_INDEX_DIR"] = env["RAGQA_INDEX_DIR"]
         from rag.pipeline import QAPipeline
         from rag.reader import load_reader
+        from rag.settings import load_settings
 
         t0 = time.perf_counter()
         load_reader()
         print(f"reader load (base encoder + shipped weights, in process): {(time.perf_counter() - t0) * 1000:.0f} ms")
         t0 = time.perf_counter()
-        qa = QAPipeline.open()
+        qa = QAPipeline.open(load_settings(index_dir=env["RAGQA_INDEX_DIR"]).index_settings())
         print(f"open pipeline on the built index (in process): {(time.perf_counter() - t0) * 1000:.0f} ms {qa.kb.timings_ms}")
         if args.ui:
             print(f"cold start to UI ready (python ui.py until HTTP 200): {ui_cold_start(env):.1f} s")

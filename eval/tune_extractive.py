@@ -23,12 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.backends.extractive import ExtractiveBackend, Weights, note_chosen, score, select, support  # noqa: E402
 from rag.evaluation import answer_correct, is_relevant, load_gold  # noqa: E402
-from rag.knowledge_base import IndexSettings, open_knowledge_base  # noqa: E402
+from rag.knowledge_base import open_knowledge_base  # noqa: E402
+from rag.settings import load_settings  # noqa: E402
 from rag.pipeline import QAPipeline  # noqa: E402
 
 
 def collect(gold: Path, retriever: str):
-    kb = open_knowledge_base(IndexSettings())
+    kb = open_knowledge_base(load_settings().index_settings())  # $RAGQA_INDEX_DIR etc. as for ragqa
     qa = QAPipeline(kb, retriever=retriever)
     backend = ExtractiveBackend(Weights(answer_type=1.0))  # compute every feature
     rows = []

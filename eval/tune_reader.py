@@ -35,13 +35,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rag.answerability import NO_SPAN_SCORE, assess, lexical_evidence  # noqa: E402
 from rag.backends.extractive import fired_penalties, support  # noqa: E402
 from rag.evaluation import answer_correct, char_f1, load_gold, normalize  # noqa: E402
-from rag.knowledge_base import IndexSettings, open_knowledge_base  # noqa: E402
+from rag.knowledge_base import open_knowledge_base  # noqa: E402
+from rag.settings import load_settings  # noqa: E402
 from rag.pipeline import QAPipeline  # noqa: E402
 
 
 def collect(gold: Path, reader: str, limit: int | None = None) -> list[dict]:
     """One row of features per dev item."""
-    kb = open_knowledge_base(IndexSettings())
+    kb = open_knowledge_base(load_settings().index_settings())  # $RAGQA_INDEX_DIR etc. as for ragqa
     qa = QAPipeline(kb, reader=reader)
     rows = []
     for item in [i for i in load_gold(gold) if i.split == "dev"][:limit]:

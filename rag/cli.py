@@ -2,8 +2,13 @@
 
     ragqa index [--rebuild]
     ragqa ask "QUESTION" [--json] [--k N] [--backend NAME] [--retriever NAME]
-    ragqa ui [--host H] [--port P]
+    ragqa ui [--host H] [--port P]            (python ui.py takes the same arguments)
     ragqa eval --gold eval/gold.jsonl [--compare] [--out DIR] [--json]
+    ragqa backends [--json]
+    ragqa config [--json]
+
+Flags default to None: a flag given wins, otherwise rag.settings resolves
+the environment, the config file and the defaults (one path for all).
 
 Every error is one line on stderr and exit status 2 (1 for an unexpected
 failure); never a traceback for bad input.
@@ -14,16 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
 from .backends import DEFAULT_BACKEND, BackendError, available_backends, fallback_notice, get_backend
-from .config import backend_options, load_config, setting
 from .corpus import CorpusError
-from .knowledge_base import DEFAULT_CORPUS, IndexSettings
 from .reader import ReaderError
 from .retrieval import DEFAULT_RETRIEVER, RETRIEVERS, TOP_K
+from .settings import Settings, load_settings, quiet_libraries
 from .text import QuestionError
 
 #: The MRC training data (CMRC 2018, DRCD) beside the project checkout.
@@ -32,53 +35,66 @@ DEFAULT_MRC_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "da
 EXIT_USAGE = 2
 
 
-def _settings(args) -> IndexSettings:
-    return IndexSettings(
-        corpus_dir=Path(args.corpus),
-        index_dir=Path(args.index_dir) if args.index_dir else None,
-        embed_model=args.embed_model,
-    )
+#: Settings fields a command-line flag can set (rag.settings.Settings).
+SETTING_FLAGS = ("corpus", "index_dir", "embed_model", "backend", "retriever", "k", "reader", "host", "port")
+#: Backend option flags: flag attribute -> (backend, option).
+OPTION_FLAGS = {"gguf": ("llamacpp", "gguf"), "base_url": ("openai", "base_url"), "llm_model": ("openai", "model"),
+                "timeout": ("openai", "timeout")}
+
+
+def resolve(args) -> Settings:
+    """The settings of this invocation (flags given > environment > config
+    file > defaults); sets ``args.settings``, ``args.backend_options`` and
+    the resolved value of every flag in SETTING_FLAGS.
+
+    Raises:
+        rag.settings.ConfigError: a bad config file or value (names the key).
+    """
+    args.settings = load_settings(**{name: getattr(args, name, None) for name in SETTING_FLAGS})
+    flags = {option: getattr(args, attr, None) for attr, (backend, option) in OPTION_FLAGS.items()
+             if backend == args.settings.backend}
+    args.backend_options = args.settings.backend_options(args.settings.backend, **flags)
+    for name in SETTING_FLAGS:  # subcommands read the resolved values from args
+        setattr(args, name, getattr(args.settings, name))
+    return args.settings
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--corpus", default=os.environ.get("RAGQA_CORPUS", str(DEFAULT_CORPUS)), help="folder of .txt/.md articles (default: the project's corpus/)")
+    p.add_argument("--corpus", default=None, help="folder of .txt/.md articles (default: $RAGQA_CORPUS or the project's corpus/)")
     p.add_argument("--index-dir", default=None, help="where the index lives (default: $RAGQA_INDEX_DIR or ~/.cache/ragqa/indexes/...)")
     p.add_argument("--embed-model", default=None, help="sentence-transformers name or folder (default: $RAGQA_EMBED_MODEL or the offline e5-small)")
 
 
 def _pipeline_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--k", type=int, default=None, help=f"passages retrieved per question (default {TOP_K})")
+    p.add_argument("--k", type=int, default=None, help=f"passages retrieved per question (default: $RAGQA_K or {TOP_K})")
     p.add_argument("--backend", default=None, help="answer backend: " + ", ".join(sorted(available_backends()))
                    + f" (default: $RAGQA_BACKEND, the config file, or {DEFAULT_BACKEND})")
-    p.add_argument("--retriever", default=None, choices=sorted(RETRIEVERS), help=f"default {DEFAULT_RETRIEVER}")
+    p.add_argument("--retriever", default=None, choices=sorted(RETRIEVERS), help=f"default: $RAGQA_RETRIEVER or {DEFAULT_RETRIEVER}")
     p.add_argument("--reader", default=None, help="the trained reader: a folder holding reader.safetensors, or 'off' for the "
                    "lexical rules alone (default: $RAGQA_READER or the shipped embeddings/reader)")
     g = p.add_argument_group("LLM backends")
     g.add_argument("--gguf", default=None, help="llamacpp: GGUF model file (default: $RAGQA_GGUF or the offline model)")
-    g.add_argument("--base-url", default=None, help="openai: server URL, e.g. http://127.0.0.1:11434/v1")
-    g.add_argument("--llm-model", default=None, help="openai: model name")
-    g.add_argument("--timeout", type=float, default=None, help="openai: seconds to wait for the server")
+    g.add_argument("--base-url", default=None, help="openai: server URL, e.g. http://127.0.0.1:11434/v1 (default: $RAGQA_OPENAI_BASE_URL)")
+    g.add_argument("--llm-model", default=None, help="openai: model name (default: $RAGQA_OPENAI_MODEL)")
+    g.add_argument("--timeout", type=float, default=None, help="openai: seconds to wait for the server (default: $RAGQA_OPENAI_TIMEOUT)")
 
 
-def _resolve_pipeline_options(args) -> None:
-    """Fill backend/retriever/k from environment and config file (flags win)."""
-    config = load_config()
-    args.backend = setting("backend", args.backend, "RAGQA_BACKEND", config, DEFAULT_BACKEND)
-    args.retriever = setting("retriever", args.retriever, "RAGQA_RETRIEVER", config, DEFAULT_RETRIEVER)
-    args.k = int(setting("k", args.k, "RAGQA_K", config, TOP_K))
-    args.reader = setting("reader", args.reader, "RAGQA_READER", config, "default")
-    if args.retriever not in RETRIEVERS:
-        raise ValueError(f"unknown retriever {args.retriever!r}; choose one of: {', '.join(RETRIEVERS)}")
-    flags = {"llamacpp": {"gguf": args.gguf}, "openai": {"base_url": args.base_url, "model": args.llm_model, "timeout": args.timeout}}
-    args.backend_options = backend_options(args.backend, config, **flags.get(args.backend, {}))
+def ui_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The arguments of ``ragqa ui``, which ``python ui.py`` shares."""
+    _common(p)
+    _pipeline_options(p)
+    p.add_argument("--host", default=None, help="default: $RAGQA_HOST or 127.0.0.1")
+    p.add_argument("--port", type=int, default=None, help="default: $RAGQA_PORT or 7860")
+    p.set_defaults(func=cmd_ui)
+    return p
 
 
 def _make_backend(args):
     """The chosen backend, or the extractive one with a notice when it cannot start."""
     try:
-        return get_backend(args.backend, **args.backend_options), ""
+        return get_backend(args.settings.backend, **args.backend_options), ""
     except BackendError as exc:
-        return get_backend(DEFAULT_BACKEND), fallback_notice(args.backend, exc)
+        return get_backend(DEFAULT_BACKEND), fallback_notice(args.settings.backend, exc)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,12 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stream", action="store_true", help="print generated text as it comes (LLM backends)")
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("ui", help="serve the Gradio chat UI")
-    _common(p)
-    _pipeline_options(p)
-    p.add_argument("--host", default=os.environ.get("RAGQA_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(os.environ.get("RAGQA_PORT", "7860")))
-    p.set_defaults(func=cmd_ui)
+    ui_arguments(sub.add_parser("ui", help="serve the Gradio chat UI (same as python ui.py)"))
 
     p = sub.add_parser("eval", help="answer-quality eval on a gold file")
     _common(p)
@@ -132,6 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--validation-questions", type=int, default=600, help="validation questions (held-out articles)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
     p.set_defaults(func=cmd_train_reader)
+
+    p = sub.add_parser("backends", help="list the answer backends, their options and whether each is usable now")
+    p.add_argument("--json", action="store_true", help="print one JSON array")
+    p.set_defaults(func=cmd_backends)
+
+    p = sub.add_parser("config", help="print the resolved settings (flags > environment > config file > defaults)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_config)
     return parser
 
 
@@ -139,7 +158,7 @@ def cmd_index(args) -> int:
     """``ragqa index``: build or check the index; prints one summary line."""
     from .knowledge_base import open_knowledge_base
 
-    kb = open_knowledge_base(_settings(args), rebuild=args.rebuild)
+    kb = open_knowledge_base(args.settings.index_settings(), rebuild=args.rebuild)
     m = kb.manifest
     state = "built" if kb.rebuilt else "up to date"
     print(f"index {state}: {m['n_chunks']} chunks from {len(kb.articles)} articles, model {m['embed_model']}, "
@@ -169,9 +188,9 @@ def cmd_ask(args) -> int:
     from .knowledge_base import open_knowledge_base
     from .pipeline import QAPipeline
 
+    s = args.settings
     backend, notice = _make_backend(args)
-    qa = QAPipeline(open_knowledge_base(_settings(args)), retriever=args.retriever, backend=backend, k=args.k,
-                    reader=args.reader)
+    qa = QAPipeline(open_knowledge_base(s.index_settings()), retriever=s.retriever, backend=backend, k=s.k, reader=s.reader)
     ans, streamed = None, False
     for item in qa.ask_stream(args.question, history=args.history):
         if isinstance(item, str):
@@ -195,8 +214,16 @@ def cmd_ui(args) -> int:
     """``ragqa ui``: serve the Gradio app until interrupted."""
     import ui
 
-    ui.serve(settings=_settings(args), host=args.host, port=args.port, backend=args.backend, retriever=args.retriever, k=args.k,
-             backend_options=args.backend_options, reader=args.reader)
+    s = args.settings
+    others = {name: s.backend_options(name) for name in available_backends() if name != s.backend}
+    try:
+        ui.serve(settings=s.index_settings(), host=s.host, port=s.port, backend=s.backend, retriever=s.retriever, k=s.k,
+                 backend_options=args.backend_options, reader=s.reader, other_backend_options=others)
+    except KeyboardInterrupt:
+        return 0
+    except OSError as exc:  # the port is taken, or cannot be bound
+        print(f"ragqa: error: cannot serve on {s.host}:{s.port}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return 0
 
 
@@ -207,7 +234,7 @@ def cmd_eval(args) -> int:
     backend, notice = _make_backend(args)
     if notice:
         print(notice, file=sys.stderr)
-    return run_cli(args, _settings(args), backend)
+    return run_cli(args, args.settings.index_settings(), backend)
 
 
 def cmd_train_reader(args) -> int:
@@ -225,6 +252,30 @@ def cmd_train_reader(args) -> int:
     return 0
 
 
+def cmd_backends(args) -> int:
+    """``ragqa backends``: every backend, its options and whether it is usable now."""
+    from .backends import describe_backends, format_backends
+
+    rows = describe_backends(args.settings)
+    print(json.dumps(rows, ensure_ascii=False, indent=1) if args.json else format_backends(rows))
+    return 0
+
+
+def cmd_config(args) -> int:
+    """``ragqa config``: the resolved settings and the config file they read."""
+    from .settings import config_path
+
+    s = args.settings
+    data = {"config_file": str(config_path() or ""), **json.loads(s.model_dump_json()),
+            "backend_options": {k: ("***" if "key" in k else v) for k, v in args.backend_options.items()}}
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=1))
+    else:
+        for key, value in data.items():
+            print(f"{key} = {value}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ragqa`` console script; returns the exit status
     (0 ok, 2 bad input or unavailable resource, 1 unexpected failure)."""
@@ -232,12 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     if args.command != "ask" or not args.verbose:
-        _quiet_libraries()
+        quiet_libraries()
     try:
-        if hasattr(args, "backend"):
-            _resolve_pipeline_options(args)
-            if args.k < 1:
-                parser.error("--k must be at least 1")
+        if args.command != "train-reader":
+            resolve(args)
         return args.func(args)
     except BrokenPipeError:  # output piped into `head` and the like
         return 0
@@ -254,20 +303,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"ragqa: unexpected error: {type(exc).__name__}: {exc} (run with -v for details)", file=sys.stderr)
         return 1
-
-
-def _quiet_libraries() -> None:
-    """Hide download/progress chatter of transformers and sentence-transformers."""
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    try:
-        import transformers
-
-        transformers.logging.set_verbosity_error()
-        transformers.logging.disable_progress_bar()
-    except Exception:  # noqa: BLE001
-        pass
 
 
 if __name__ == "__main__":

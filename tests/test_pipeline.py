@@ -1,6 +1,7 @@
 """End to end on the real articles, the real model and a real FAISS index."""
 
 import re
+import shutil
 
 import pytest
 
@@ -9,6 +10,8 @@ from rag.knowledge_base import IndexSettings, open_knowledge_base
 from rag.pipeline import QAPipeline
 from rag.script import detect_script
 from rag.text import QuestionError
+
+from .conftest import CORPUS
 
 
 def check_citations(pipeline, ans):
@@ -105,3 +108,14 @@ def test_a_changed_corpus_file_triggers_a_rebuild(corpus_copy, tmp_path):
     assert "三百万元" in ans.answer
     resized = open_knowledge_base(IndexSettings(corpus_dir=corpus_copy, index_dir=tmp_path / "idx", chunk_size=200, chunk_overlap=40))
     assert resized.rebuilt and resized.manifest["chunk_size"] == 200
+
+
+def test_an_unreadable_index_file_is_rebuilt_not_fatal(kb, index_dir, tmp_path):
+    """A damaged index file (here sentences.npz overwritten with garbage) is
+    detected on open; the index is rebuilt and answers again."""
+    copy = tmp_path / "idx"
+    shutil.copytree(index_dir, copy)
+    (copy / "sentences.npz").write_bytes(b"not a numpy archive")
+    reopened = open_knowledge_base(IndexSettings(corpus_dir=CORPUS, index_dir=copy))
+    assert reopened.rebuilt and len(reopened.nodes) == len(kb.nodes)
+    assert "1000" in QAPipeline(reopened, reader="off").ask("深圳人工智能基金群的規模有多大？").answer

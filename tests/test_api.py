@@ -1,0 +1,35 @@
+"""The public API: what ``rag`` exports, and README's Python example run
+as a doctest against the session's index."""
+
+import doctest
+import re
+
+import pytest
+
+import rag
+
+from .conftest import ROOT
+
+
+def test_every_exported_name_resolves():
+    for name in rag.__all__:
+        assert getattr(rag, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        rag.nope  # noqa: B018
+
+
+def test_readme_python_example_runs(kb, index_dir, monkeypatch):
+    """Every ```python block of README.md, as a doctest (cwd: the checkout,
+    the index: the session's, no config file)."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("RAGQA_INDEX_DIR", str(index_dir))
+    monkeypatch.delenv("RAGQA_CONFIG", raising=False)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    assert blocks, "README.md has no ```python example"
+    parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for i, block in enumerate(blocks):
+        test = parser.get_doctest(block, {}, f"README.md python block {i + 1}", "README.md", 0)
+        assert test.examples, f"README python block {i + 1} has no >>> lines"
+        result = runner.run(test)
+        assert result.failed == 0, f"README python block {i + 1}: {result.failed} of {result.attempted} failed (see output)"
