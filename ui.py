@@ -257,6 +257,7 @@ def serve(
     backend_options: dict | None = None,
     reader="default",
     other_backend_options: dict[str, dict] | None = None,
+    reader_dtype: str = "auto",
 ):
     """Open the pipeline once, build the app and launch it on ``host:port``.
 
@@ -273,7 +274,8 @@ def serve(
         other_backend_options: per backend name, the options of the
             backends a reader may pick in the UI (rag.settings resolves them).
         block: True to serve until interrupted; False to return at once.
-        reader: the trained reader (see ``QAPipeline``; "off": the lexical rules).
+        reader / reader_dtype: the trained reader and its inference dtype
+            (see ``QAPipeline``; reader "off": the lexical rules).
 
     Returns:
         The launched ``gr.Blocks`` (call ``.close()`` to stop it when
@@ -292,7 +294,8 @@ def serve(
     except BackendError as exc:
         log.warning("backend %s unavailable (%s); starting with %s", backend, exc, FALLBACK_BACKEND)
         answer_backend = FALLBACK_BACKEND
-    pipeline = QAPipeline.open(settings, backend=answer_backend, retriever=retriever, k=k, reader=reader)
+    pipeline = QAPipeline.open(settings, backend=answer_backend, retriever=retriever, k=k, reader=reader,
+                               reader_dtype=reader_dtype)
     app = build_app(pipeline, default_backend=backend,
                     backend_options={**(other_backend_options or {}), backend: backend_options or {}})
     app.queue(default_concurrency_limit=1)

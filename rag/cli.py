@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from .backends import DEFAULT_BACKEND, BackendError, available_backends, fallback_notice, get_backend
+from .backends.base import BackendOptionError
 from .corpus import CorpusError
 from .reader import ReaderError
 from .retrieval import DEFAULT_RETRIEVER, RETRIEVERS, TOP_K
@@ -36,7 +37,7 @@ EXIT_USAGE = 2
 
 
 #: Settings fields a command-line flag can set (rag.settings.Settings).
-SETTING_FLAGS = ("corpus", "index_dir", "embed_model", "backend", "retriever", "k", "reader", "host", "port")
+SETTING_FLAGS = ("corpus", "index_dir", "embed_model", "backend", "retriever", "k", "reader", "reader_dtype", "host", "port")
 #: Backend option flags: flag attribute -> (backend, option).
 OPTION_FLAGS = {"gguf": ("llamacpp", "gguf"), "base_url": ("openai", "base_url"), "llm_model": ("openai", "model"),
                 "timeout": ("openai", "timeout")}
@@ -72,6 +73,8 @@ def _pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retriever", default=None, choices=sorted(RETRIEVERS), help=f"default: $RAGQA_RETRIEVER or {DEFAULT_RETRIEVER}")
     p.add_argument("--reader", default=None, help="the trained reader: a folder holding reader.safetensors, or 'off' for the "
                    "lexical rules alone (default: $RAGQA_READER or the shipped embeddings/reader)")
+    p.add_argument("--reader-dtype", default=None, choices=["auto", "float32", "bfloat16"],
+                   help="the reader's inference dtype (default: $RAGQA_READER_DTYPE or auto: bfloat16 where the CPU runs it natively)")
     g = p.add_argument_group("LLM backends")
     g.add_argument("--gguf", default=None, help="llamacpp: GGUF model file (default: $RAGQA_GGUF or the offline model)")
     g.add_argument("--base-url", default=None, help="openai: server URL, e.g. http://127.0.0.1:11434/v1 (default: $RAGQA_OPENAI_BASE_URL)")
@@ -90,9 +93,16 @@ def ui_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def _make_backend(args):
-    """The chosen backend, or the extractive one with a notice when it cannot start."""
+    """The chosen backend, or the extractive one with a notice when it cannot
+    start. A mistyped or badly typed option is an error, not a fallback.
+
+    Raises:
+        BackendOptionError: an option is unknown or has the wrong type.
+    """
     try:
         return get_backend(args.settings.backend, **args.backend_options), ""
+    except BackendOptionError:
+        raise
     except BackendError as exc:
         return get_backend(DEFAULT_BACKEND), fallback_notice(args.settings.backend, exc)
 
@@ -190,7 +200,8 @@ def cmd_ask(args) -> int:
 
     s = args.settings
     backend, notice = _make_backend(args)
-    qa = QAPipeline(open_knowledge_base(s.index_settings()), retriever=s.retriever, backend=backend, k=s.k, reader=s.reader)
+    qa = QAPipeline(open_knowledge_base(s.index_settings()), retriever=s.retriever, backend=backend, k=s.k, reader=s.reader,
+                    reader_dtype=s.reader_dtype)
     ans, streamed = None, False
     for item in qa.ask_stream(args.question, history=args.history):
         if isinstance(item, str):
@@ -218,7 +229,8 @@ def cmd_ui(args) -> int:
     others = {name: s.backend_options(name) for name in available_backends() if name != s.backend}
     try:
         ui.serve(settings=s.index_settings(), host=s.host, port=s.port, backend=s.backend, retriever=s.retriever, k=s.k,
-                 backend_options=args.backend_options, reader=s.reader, other_backend_options=others)
+                 backend_options=args.backend_options, reader=s.reader, other_backend_options=others,
+                 reader_dtype=s.reader_dtype)
     except KeyboardInterrupt:
         return 0
     except OSError as exc:  # the port is taken, or cannot be bound
@@ -229,7 +241,7 @@ def cmd_ui(args) -> int:
 
 def cmd_eval(args) -> int:
     """``ragqa eval``: see rag.evaluation.run_cli."""
-    from .evaluation import run_cli
+    from .evaluation.cli import run_cli
 
     backend, notice = _make_backend(args)
     if notice:

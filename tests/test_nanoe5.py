@@ -73,7 +73,18 @@ def test_a_tampered_model_file_is_refused(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_the_converted_folder_is_a_plain_sentence_transformers_model():
+def test_the_converted_folder_is_a_plain_sentence_transformers_model(model):
+    """What a reader of the folder sees: an XLM-R encoder of e5-small's shape,
+    mean pooling, normalization and the e5 prompts, loadable by plain
+    sentence-transformers (the ``model`` fixture) into unit vectors."""
+    import json
+
     folder = Path(ensure_converted())
-    for name in ("config.json", "model.safetensors", "tokenizer.json", "modules.json", "1_Pooling/config.json"):
-        assert (folder / name).is_file(), name
+    config = json.loads((folder / "config.json").read_text())
+    assert (config["model_type"], config["hidden_size"], config["num_hidden_layers"]) == ("xlm-roberta", 384, 12)
+    modules = [m["type"].rsplit(".", 1)[1] for m in json.loads((folder / "modules.json").read_text())]
+    assert modules == ["Transformer", "Pooling", "Normalize"]
+    assert json.loads((folder / "1_Pooling/config.json").read_text())["pooling_mode_mean_tokens"] is True
+    assert model.prompts["query"] == "query: " and model.prompts["passage"] == "passage: "
+    vecs = model.encode(["深圳人工智能基金群", "Shenzhen AI fund"], prompt_name="query")
+    assert vecs.shape == (2, 384) and np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)

@@ -7,16 +7,24 @@ numbers citations, maps spans to the original files and renders ``[n]``
 markers, so every backend cites the same way.
 
 Adding a backend means adding one module with one :class:`AnswerBackend`
-subclass and registering its name in ``rag.backends.BACKENDS`` (or through
-the ``ragqa.backends`` entry-point group from another package).
+subclass, declaring its settings as a pydantic :class:`BackendOptions`
+subclass (``Options``), and registering ``name = "module:Class"`` in the
+``ragqa.backends`` entry-point group (the built-ins are registered the same
+way, in pyproject.toml). Backends get their settings only as options,
+validated against ``Options`` by ``rag.backends.get_backend``; they read no
+environment variables (rag.settings turns those into options).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any, ClassVar, get_args
+
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from ..chunking import sentence_spans
 from ..schema import Passage
@@ -33,6 +41,20 @@ REFUSAL = {
 class BackendError(RuntimeError):
     """A backend could not answer (server down, timeout, bad key, missing
     model file...). The message is one line meant for the reader."""
+
+
+class BackendOptionError(BackendError):
+    """An option is unknown or has the wrong type (a configuration mistake,
+    not a passing failure); the one-line message names the backend, the
+    option and the valid options."""
+
+
+class BackendOptions(BaseModel):
+    """Base of every backend's options model: unknown options are errors.
+    Subclasses declare each option with a type, a default and a
+    ``description`` (``ragqa backends`` lists them)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 @dataclass
@@ -101,6 +123,34 @@ class AnswerBackend(ABC):
 
     #: The name users pick it by (CLI ``--backend``, UI picker).
     name: str = ""
+    #: One line for listings (``ragqa backends``).
+    description: str = ""
+    #: The options it takes (a backend that declares none takes none).
+    Options: ClassVar[type[BackendOptions]] = BackendOptions
+
+    @classmethod
+    def parse_options(cls, options: Mapping[str, Any] | BackendOptions | None = None,
+                      name: str | None = None) -> BackendOptions:
+        """Validate ``options`` against :attr:`Options`.
+
+        Raises:
+            BackendOptionError: unknown or badly typed options; one line
+                naming the backend (``name``, else :attr:`name`), each bad
+                option and the valid options.
+        """
+        if isinstance(options, cls.Options):
+            return options
+        try:
+            return cls.Options.model_validate(dict(options or {}))
+        except ValidationError as exc:
+            raise BackendOptionError(explain_options_error(name or cls.name or cls.__name__, cls.Options, exc)) from None
+
+    @classmethod
+    def unusable_reason(cls, options: BackendOptions) -> str:
+        """Why the backend cannot start with ``options``, or "" when it can,
+        checked cheaply (imports found, files present; no model is loaded
+        and no server called)."""
+        return ""
 
     @abstractmethod
     def answer(self, request: AnswerRequest) -> Draft:
@@ -116,6 +166,60 @@ class AnswerBackend(ABC):
         The default (for backends that do not generate) yields the Draft only.
         """
         yield self.answer(request)
+
+
+def explain_options_error(backend: str, model: type[BaseModel], exc: ValidationError) -> str:
+    """One line: ``"<backend>: unknown option 'x'; option 't': input should
+    be a valid number (got 'soon'); valid options: a, b, c"``. Values of
+    secret options are not echoed."""
+    problems = []
+    for err in exc.errors():
+        option = ".".join(str(part) for part in err["loc"]) or "options"
+        if err["type"] == "extra_forbidden":
+            problems.append(f"unknown option {option!r}")
+            continue
+        field_info = model.model_fields.get(str(err["loc"][0])) if err["loc"] else None
+        secret = field_info is not None and _mentions(field_info.annotation, SecretStr)
+        got = "" if secret else f" (got {_short_repr(err.get('input'))})"
+        msg = err["msg"].removeprefix("Value error, ")
+        problems.append(f"option {option!r}: {msg[:1].lower() + msg[1:]}{got}")
+    valid = ", ".join(option_names(model)) or "none"
+    return f"{backend}: {'; '.join(problems)}; valid options: {valid}"
+
+
+def option_names(model: type[BaseModel]) -> list[str]:
+    """The options of a model, a backend's own before those it inherits
+    (``min_support`` of every generative backend comes last)."""
+    chain = [k for k in model.__mro__ if isinstance(k, type) and issubclass(k, BaseModel) and k is not BaseModel]
+    names: list[str] = []
+    for klass, parent in zip(chain, [*chain[1:], None]):
+        inherited = set(parent.model_fields) if parent is not None else set()
+        names += [name for name in klass.model_fields if name not in inherited and name not in names]
+    return names
+
+
+def _mentions(annotation: Any, cls: type) -> bool:
+    """Whether ``cls`` appears in a type annotation (``SecretStr | None``)."""
+    return annotation is cls or any(_mentions(arg, cls) for arg in get_args(annotation))
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def module_available(name: str) -> bool:
+    """Whether ``import name`` would find the module (nothing is imported
+    but its parent packages)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a parent package is missing
+        return False
+
+
+def secret_value(value: SecretStr | str | None) -> str | None:
+    """The plain text of a secret option (None stays None)."""
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 def _bigrams(text: str) -> set[str]:

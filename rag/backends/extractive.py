@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 
 import jieba.posseg as pseg
 import numpy as np
+from pydantic import Field
 
 from ..script import to_script, to_simplified
 from ..text import keywords, unseen_words
-from .base import AnswerBackend, AnswerRequest, Claim, Draft
+from .base import AnswerBackend, AnswerRequest, BackendOptions, Claim, Draft
 
 
 @dataclass(frozen=True)
@@ -352,10 +353,19 @@ def refusal_reason(ev: Evidence, script: str) -> str:
     return text.replace("“", "「").replace("”", "」") if script == "zh-Hant" else text
 
 
+class ExtractiveOptions(BackendOptions):
+    """Options of the ``extractive`` backend."""
+
+    weights: Weights = Field(WEIGHTS, description="feature weights of a sentence's score (cosine, coverage, rank_prior, "
+                             "answer_type, restates); missing keys keep the tuned values")
+
+
 class ExtractiveBackend(AnswerBackend):
     """Cited extractive answers; no LLM. See the module docstring."""
 
     name = "extractive"
+    description = "verbatim source sentences, cited exactly (the reader's pick, else e5 cosine + keywords); no LLM"
+    Options = ExtractiveOptions
 
     def __init__(self, weights: Weights | None = None):
         self.weights = weights or WEIGHTS

@@ -2,9 +2,12 @@
 streaming through a llama-index LLM, parsing ``[n]`` markers, verifying each
 citation against its source, and the reader's script.
 
-A concrete backend only says how to build its llama-index LLM
+A concrete backend only declares its options (a :class:`GenerativeOptions`
+subclass), says how to build its llama-index LLM from them
 (:meth:`GenerativeBackend.make_llm`) and how to explain its errors
 (:meth:`GenerativeBackend.explain`); see ``llamacpp.py`` and ``openai.py``.
+The prompt is a list of chat messages; turning them into the model's prompt
+text (its chat template) is the LLM's business.
 
 Citation verification: a marker ``[n]`` after an answer sentence is kept only
 when passage n contains a sentence sharing at least MIN_SUPPORT of the answer
@@ -24,10 +27,21 @@ import re
 from collections.abc import Iterator
 
 from llama_index.core.llms import ChatMessage, MessageRole
+from pydantic import Field
 
 from ..chunking import sentence_spans
 from ..script import Script, to_script
-from .base import REFUSAL, AnswerBackend, AnswerRequest, BackendError, Claim, Draft, NUMBER, best_supporting_sentence
+from .base import (
+    NUMBER,
+    REFUSAL,
+    AnswerBackend,
+    AnswerRequest,
+    BackendError,
+    BackendOptions,
+    Claim,
+    Draft,
+    best_supporting_sentence,
+)
 
 #: Share of an answer sentence's character bigrams that a source sentence
 #: must contain for its citation to stand.
@@ -64,6 +78,8 @@ _USER = {
 _MARKER = re.compile(r"\[(\d+)\]")
 _MARKER_VARIANTS = [(re.compile(r"【(\d+)】"), r"[\1]"), (re.compile(r"［(\d+)］"), r"[\1]")]
 _MULTI_MARKER = re.compile(r"\[(\d+(?:\s*[,，、]\s*\d+)+)\]")
+#: A marker cut off by the token limit ("…。[1" at the very end).
+_CUT_MARKER = re.compile(r"\s*[\[【［][\d\s,，、]*$")
 _REFUSAL_CUES = re.compile(r"沒有提到|没有提到|沒有提及|没有提及|無法回答|无法回答|do(es)? not say|not mentioned|cannot answer", re.I)
 
 
@@ -76,12 +92,6 @@ def build_messages(request: AnswerRequest) -> list[ChatMessage]:
         ChatMessage(role=MessageRole.SYSTEM, content=_SYSTEM[script].format(refusal=REFUSAL[script])),
         ChatMessage(role=MessageRole.USER, content=_USER[script].format(sources=sources, question=request.question)),
     ]
-
-
-def chatml(messages) -> str:
-    """ChatML prompt (Qwen's chat format) for completion-style LLM classes."""
-    out = "".join(f"<|im_start|>{m.role.value}\n{m.content}<|im_end|>\n" for m in messages)
-    return out + "<|im_start|>assistant\n"
 
 
 def split_claims(text: str) -> list[tuple[str, list[int]]]:
@@ -108,25 +118,38 @@ def split_claims(text: str) -> list[tuple[str, list[int]]]:
     return out
 
 
+class GenerativeOptions(BackendOptions):
+    """Options every generative backend takes."""
+
+    min_support: float = Field(MIN_SUPPORT, gt=0, le=1, description="share of an answer sentence's character bigrams "
+                               "a cited source sentence must contain for the citation to stand")
+    max_new_tokens: int = Field(MAX_NEW_TOKENS, ge=16, le=8192, description="most tokens an answer may take")
+
+
 class GenerativeBackend(AnswerBackend):
-    """Base class: subclasses implement :meth:`make_llm` (and may refine
-    :meth:`explain`).
+    """Base class: subclasses set :attr:`Options`, implement :meth:`make_llm`
+    (and may refine :meth:`explain`).
 
     Args:
         llm: a ready llama-index LLM (tests, custom set-ups); else
-            :meth:`make_llm` builds one from ``options``.
-        min_support: citation-verification threshold (default MIN_SUPPORT).
+            :meth:`make_llm` builds one from the options.
+        options: validated against :attr:`Options` (``min_support``: the
+            citation-verification threshold, default MIN_SUPPORT).
 
     Raises:
+        BackendOptionError: an unknown or badly typed option.
         BackendError: the LLM cannot be built (missing model file or package).
     """
 
-    def __init__(self, llm=None, min_support: float = MIN_SUPPORT, **options):
-        self.min_support = min_support
-        self.llm = llm if llm is not None else self.make_llm(**options)
+    Options = GenerativeOptions
 
-    def make_llm(self, **options):
-        """Build the llama-index LLM. Raises BackendError."""
+    def __init__(self, llm=None, **options):
+        self.options = self.parse_options(options)
+        self.min_support = self.options.min_support
+        self.llm = llm if llm is not None else self.make_llm(self.options)
+
+    def make_llm(self, options):
+        """Build the llama-index LLM from validated options. Raises BackendError."""
         raise NotImplementedError
 
     def explain(self, exc: Exception) -> str:
@@ -182,7 +205,7 @@ class GenerativeBackend(AnswerBackend):
     def verify(self, text: str, request: AnswerRequest) -> Draft:
         """Turn generated text into a Draft with only verified citations."""
         script: Script = request.script
-        text = text.strip()
+        text = _CUT_MARKER.sub("", text.strip())
         if not text or (_REFUSAL_CUES.search(text) and len(_MARKER.findall(text)) == 0):
             return Draft(claims=[], refused=True)
         claims = []

@@ -2,49 +2,71 @@
 vLLM, LM Studio, DeepSeek, DashScope, OpenAI), through llama-index's
 ``OpenAILike`` LLM class.
 
-Settings (options or environment): ``base_url`` / ``$RAGQA_OPENAI_BASE_URL``
-(default ``http://127.0.0.1:8000/v1``), ``model`` / ``$RAGQA_OPENAI_MODEL``,
-``api_key`` / ``$RAGQA_OPENAI_API_KEY`` (else ``$OPENAI_API_KEY``),
-``timeout`` / ``$RAGQA_OPENAI_TIMEOUT`` in seconds (default 60).
+Options (see :class:`OpenAIOptions`): ``base_url`` (default
+``http://127.0.0.1:8000/v1``, llama.cpp's server), ``model``, ``api_key``,
+``timeout`` in seconds (default 60). rag.settings fills them from
+``RAGQA_OPENAI_*`` variables and the config file; this module reads no
+environment.
 """
 
 from __future__ import annotations
 
-import os
+from pydantic import Field, SecretStr
 
-from .base import BackendError
-from .generative import MAX_NEW_TOKENS, TEMPERATURE, GenerativeBackend
+from .base import BackendError, module_available, secret_value
+from .generative import TEMPERATURE, GenerativeBackend, GenerativeOptions
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
+DEFAULT_MODEL = "local-model"
 DEFAULT_TIMEOUT = 60.0
+
+
+class OpenAIOptions(GenerativeOptions):
+    """Options of the ``openai`` backend."""
+
+    base_url: str = Field(DEFAULT_BASE_URL, min_length=1,
+                          description="the server's OpenAI-compatible API root, e.g. http://127.0.0.1:11434/v1 (Ollama)")
+    model: str = Field(DEFAULT_MODEL, min_length=1, description="model name the server knows (checked against its /models)")
+    api_key: SecretStr | None = Field(None, description="API key; servers that need none get a placeholder")
+    timeout: float = Field(DEFAULT_TIMEOUT, gt=0, description="seconds to wait for the server before giving up")
 
 
 class OpenAIBackend(GenerativeBackend):
     """OpenAI-compatible chat completions."""
 
     name = "openai"
+    description = "any OpenAI-compatible chat endpoint (llama.cpp server, Ollama, vLLM, DeepSeek, OpenAI...)"
+    Options = OpenAIOptions
 
-    def make_llm(self, base_url: str | None = None, model: str | None = None, api_key: str | None = None,
-                 timeout: float | None = None):
+    @classmethod
+    def unusable_reason(cls, options: OpenAIOptions) -> str:
+        """Usable when llama-index's OpenAI-like client is installed and a
+        ``base_url`` was configured (the server itself is not called)."""
+        if not module_available("llama_index.llms.openai_like"):
+            return "llama-index-llms-openai-like is not installed: pip install -e '.[llm]'"
+        if "base_url" not in options.model_fields_set:
+            return f"no base_url configured (set base_url, e.g. $RAGQA_OPENAI_BASE_URL; default would be {DEFAULT_BASE_URL})"
+        return ""
+
+    def make_llm(self, options: OpenAIOptions):
         """llama-index ``OpenAILike`` for the endpoint (no retries, so failures
         surface at once). Raises BackendError when the extra is missing."""
         try:
             from llama_index.llms.openai_like import OpenAILike
         except ImportError as exc:
             raise BackendError("openai needs the 'llm' extra: pip install -e '.[llm]'") from exc
-        self.base_url = base_url or os.environ.get("RAGQA_OPENAI_BASE_URL", DEFAULT_BASE_URL)
-        self.model = model or os.environ.get("RAGQA_OPENAI_MODEL", "local-model")
-        self.timeout = float(timeout or os.environ.get("RAGQA_OPENAI_TIMEOUT", DEFAULT_TIMEOUT))
-        key = api_key or os.environ.get("RAGQA_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY") or "not-needed"
+        self.base_url = options.base_url
+        self.model = options.model
+        self.timeout = options.timeout
         return OpenAILike(
             model=self.model,
             api_base=self.base_url,
-            api_key=key,
+            api_key=secret_value(options.api_key) or "not-needed",
             timeout=self.timeout,
             max_retries=0,
             is_chat_model=True,
             context_window=8192,
-            max_tokens=MAX_NEW_TOKENS,
+            max_tokens=options.max_new_tokens,
             temperature=TEMPERATURE,
         )
 
