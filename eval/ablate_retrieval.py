@@ -17,7 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.evaluation import hit_at, is_relevant, load_gold, reciprocal_rank  # noqa: E402
+from rag.evaluation.gold import load_gold  # noqa: E402
+from rag.evaluation.metrics import hit_at, is_relevant, reciprocal_rank  # noqa: E402
 from rag.keyword_search import HybridRetriever  # noqa: E402
 from rag.knowledge_base import IndexSettings, open_knowledge_base  # noqa: E402
 from rag.pipeline import QAPipeline  # noqa: E402

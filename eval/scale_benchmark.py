@@ -56,7 +56,8 @@ sys.path.insert(0, str(ROOT))
 
 from rag.chunking import chunk_articles
 from rag.corpus import METADATA_FILE, Article, CorpusError, corpus_files
-from rag.evaluation import AppSystem, evaluate, load_gold
+from rag.evaluation.gold import load_gold
+from rag.evaluation.runner import AppSystem, evaluate
 from rag.knowledge_base import DEFAULT_CORPUS, IndexSettings, open_knowledge_base
 from rag.ocr_repair import repair
 from rag.pipeline import QAPipeline

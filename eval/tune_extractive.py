@@ -22,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.backends.extractive import ExtractiveBackend, Weights, note_chosen, score, select, support  # noqa: E402
-from rag.evaluation import answer_correct, is_relevant, load_gold  # noqa: E402
+from rag.evaluation.gold import load_gold  # noqa: E402
+from rag.evaluation.metrics import answer_correct, is_relevant  # noqa: E402
 from rag.knowledge_base import open_knowledge_base  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
 from rag.pipeline import QAPipeline  # noqa: E402

