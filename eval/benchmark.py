@@ -87,6 +87,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--ui", action="store_true", help="also time cold start to UI ready")
+    ap.add_argument("--reader-dtype", default="auto", choices=["auto", "float32", "bfloat16"],
+                    help="the reader's inference dtype (rag.reader.resolve_dtype)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "RAGQA_INDEX_DIR": str(Path(tmp) / "index")}
@@ -103,8 +105,9 @@ def main() -> None:
         # The reader's own start-up cost: what it adds to a process that has
         # already imported torch/transformers and opened the pipeline.
         t0 = time.perf_counter()
-        qa.reader = load_reader()
-        print(f"reader load (base encoder + shipped weights, after the pipeline): {(time.perf_counter() - t0) * 1000:.0f} ms")
+        qa.reader = load_reader(dtype=args.reader_dtype)
+        print(f"reader load (base encoder + shipped weights, after the pipeline, {qa.reader.dtype}): "
+              f"{(time.perf_counter() - t0) * 1000:.0f} ms")
         if args.ui:
             print(f"cold start to UI ready (python ui.py until HTTP 200): {ui_cold_start(env):.1f} s")
         answers = [qa.ask(q) for q in DEMO_QUESTIONS]  # warm-up round (builds the English expander once)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.backends.extractive import ExtractiveBackend, Weights, note_chosen, score, select, support  # noqa: E402
+from rag.backends.extractive import ExtractiveBackend, Weights, note_chosen, score, select, lexical_answerability  # noqa: E402
 from rag.evaluation.gold import load_gold  # noqa: E402
 from rag.evaluation.metrics import answer_correct, is_relevant  # noqa: E402
 from rag.knowledge_base import open_knowledge_base  # noqa: E402
@@ -64,12 +64,12 @@ def accuracy(rows, weights: Weights) -> tuple[float, float]:
 
 
 def refusal_curve(rows, thresholds, **params) -> list[tuple[float, float, float]]:
-    """(threshold, correct refusals, false refusals) for 'refuse if support < t'."""
+    """(threshold, correct refusals, false refusals) for 'refuse if lexical_answerability < t'."""
     ans = [r for r in rows if r[0].answerable]
     un = [r for r in rows if not r[0].answerable]
     out = []
     for t in thresholds:
-        refused = lambda r: support(r[3], r[1], **params) < t  # noqa: E731
+        refused = lambda r: lexical_answerability(r[3], r[1], **params) < t  # noqa: E731
         out.append((t, sum(map(refused, un)) / len(un), sum(map(refused, ans)) / len(ans)))
     return out
 

@@ -5,7 +5,7 @@
 For every ``"split": "dev"`` item (held-out items are never read) it records
 the reader's answer score (rag.answerability, no threshold), whether the
 reader's answer is correct, and the lexical evidence of the rules it
-replaces (rag.backends.extractive.support and its penalties). It then prints,
+replaces (rag.backends.extractive.lexical_answerability and its penalties). It then prints,
 for each candidate refusal score:
 
 * the threshold with the most correct refusals at a false-refusal rate of at
@@ -13,7 +13,7 @@ for each candidate refusal score:
 * the same choice under 5-fold cross-validation (threshold chosen on four
   folds, measured on the fifth): the figure to expect on new questions.
 
-Candidate scores: the reader alone; the reader plus w x the lexical support;
+Candidate scores: the reader alone; the reader plus w x the lexical answerability;
 the reader minus 100 when a lexical penalty fired ("penalty" rows): a
 threshold t on it refuses when the reader scores below t, or when a penalty
 fired and the reader scores below t + 100 (rag.answerability's
@@ -32,8 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.answerability import NO_SPAN_SCORE, assess, lexical_evidence  # noqa: E402
-from rag.backends.extractive import fired_penalties, support  # noqa: E402
+from rag.answerability import NO_SPAN_SCORE, assess, lexical_signals  # noqa: E402
+from rag.backends.extractive import fired_penalties, lexical_answerability  # noqa: E402
 from rag.evaluation.gold import load_gold  # noqa: E402
 from rag.evaluation.metrics import answer_correct, char_f1, normalize  # noqa: E402
 from rag.knowledge_base import open_knowledge_base  # noqa: E402
@@ -49,8 +49,8 @@ def collect(gold: Path, reader: str, limit: int | None = None) -> list[dict]:
     for item in [i for i in load_gold(gold) if i.split == "dev"][:limit]:
         request = qa.prepare(item.question, item.history)
         a = assess(request, qa.reader, threshold=float("-inf"), vetoes=())
-        ranked, ev = lexical_evidence(request)
-        lexical = support(ev, request.script) if ranked else -5.0
+        ranked, ev = lexical_signals(request)
+        lexical = lexical_answerability(ev, request.script) if ranked else -5.0
         sentence = ""
         if a.best_sentence is not None:
             s, e = a.best_sentence.span
@@ -163,7 +163,7 @@ def main() -> int:
                                   r["golds"][1:]) for r in an if r["top"])
         print(f"accuracy with a second sentence within {margin} of the best: {hits / len(an):.3f}")
 
-    for name, key in (("reader", "reader"), ("lexical support", "lexical")):
+    for name, key in (("reader", "reader"), ("lexical answerability", "lexical")):
         auc = roc_auc([r[key] for r in an], [r[key] for r in rows if not r["answerable"]])
         print(f"AUC answerable vs not, {name}: {auc:.3f}")
     candidates = {"reader": lambda r: r["reader"]}

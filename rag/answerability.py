@@ -227,10 +227,10 @@ def override_for(script: str) -> float:
     return PENALTY_OVERRIDE["en" if script == "en" else "zh"]
 
 
-def lexical_evidence(request: AnswerRequest):
+def lexical_signals(request: AnswerRequest):
     """The lexical evidence (rag.backends.extractive): its candidate
     sentences scored and ranked (e5 cosine, keyword coverage, passage rank,
-    answer type), and the Evidence with the chosen sentences noted (its
+    answer type), and the LexicalSignals with the chosen sentences noted (its
     ``unseen_terms`` name the question's words no chunk contains)."""
     from .backends.extractive import ExtractiveBackend, note_chosen, select
 
@@ -256,7 +256,7 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
     threshold = threshold_for(request.script) if threshold is None else threshold
     vetoes = LEXICAL_VETOES if vetoes is None else vetoes
     kb = request.kb
-    ranked, evidence = lexical_evidence(request)
+    ranked, evidence = lexical_signals(request)
     lexical = {(c.doc, c.span): c.score for c in ranked}
     wins = windows(request)
     question = reader_question(request)

@@ -20,7 +20,7 @@ from .backends import (
     AnswerRequest,
     BackendError,
     Draft,
-    best_supporting_sentence,
+    best_matching_sentence,
     fallback_notice,
     get_backend,
 )
@@ -56,7 +56,7 @@ class QAPipeline:
             evidence does not answer the question: with a reader, its
             answerability verdict (rag.answerability); without one, the
             extractive backend's lexical evidence check
-            (rag.backends.extractive.support). Small LLMs rarely refuse on
+            (rag.backends.extractive.lexical_answerability). Small LLMs rarely refuse on
             their own (the offline 0.5B model answered 70% of the
             unanswerable gold items before the gate).
         reader: the trained reader (rag.reader) that finds the answer span,
@@ -74,7 +74,7 @@ class QAPipeline:
 
     def __init__(self, kb: KnowledgeBase, retriever: str = DEFAULT_RETRIEVER, backend: str | AnswerBackend = DEFAULT_BACKEND,
                  k: int = TOP_K, fallback: bool = True, refusal_gate: bool = True, reader="default",
-                 reader_dtype: str = "float32"):
+                 reader_dtype: str = "auto"):
         from .reader import Reader, load_reader
 
         self.kb = kb
@@ -179,11 +179,11 @@ class QAPipeline:
         parts = []
         for claim in draft.claims:
             markers = []
-            for index, span in claim.support:
+            for index, span in claim.cited_spans:
                 if not 0 <= index < len(passages):
                     continue  # a backend citing a passage it was not given
                 p = passages[index]
-                span = span or best_supporting_sentence(claim.text, p.text, p.clean_start)[1]
+                span = span or best_matching_sentence(claim.text, p.text, p.clean_start)[1]
                 key = (p.doc, span)
                 if key not in numbers:
                     numbers[key] = len(numbers) + 1
@@ -254,7 +254,7 @@ class QAPipeline:
         if assessment is not None:
             # the reader's verdict gates every backend (answerability in one place)
             if not assessment.answerable and (self.refusal_gate or self.backend.name == FALLBACK_BACKEND):
-                draft = Draft(claims=[], refused=True, support=assessment.score, reason=assessment.reason)
+                draft = Draft(claims=[], refused=True, answerability=assessment.score, reason=assessment.reason)
         elif self.refusal_gate and self.backend.name != FALLBACK_BACKEND:
             # without a reader: the extractive answer, computed once and reused as the fallback
             gate = self._fallback_backend().answer(request)
@@ -278,8 +278,8 @@ class QAPipeline:
         else:
             text, citations = self.cite(draft, passages, script)
             refused = False
-        support = assessment.score if assessment is not None else next(
-            (d.support for d in (draft, gate) if d is not None and d.support is not None), None)
+        answerability = assessment.score if assessment is not None else next(
+            (d.answerability for d in (draft, gate) if d is not None and d.answerability is not None), None)
         yield Answer(
             question=question,
             standalone_question=standalone,
@@ -290,7 +290,7 @@ class QAPipeline:
             backend=backend_name,
             notice=" ".join(x for x in (notice, draft.notice if draft else "") if x),
             passages=passages,
-            support=support,
+            answerability=answerability,
             refusal_reason=draft.reason if refused and draft is not None else "",
             short_answer=None if refused else self.short_answer(assessment, citations, script),
             timings_ms={

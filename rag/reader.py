@@ -50,7 +50,7 @@ MAX_ANSWER_TOKENS = 30
 #: Parameters not trained, hence not shipped (loaded from the base model).
 FROZEN = ("roberta.embeddings.word_embeddings.weight",)
 #: Inference dtypes (:meth:`Reader.load`). Measured on the validation slice
-#: (550 questions, eval/results/reader_eval.md): float32 span F1 0.768, AUC
+#: (550 questions, ``python eval/reader_dtypes.py``): float32 span F1 0.768, AUC
 #: 0.953; bfloat16 0.772 / 0.953; torch dynamic int8 0.657 / 0.918 (all linear
 #: layers) and 0.665 / 0.914 (feed-forward layers only), hence not offered.
 DTYPES = ("auto", "float32", "bfloat16")

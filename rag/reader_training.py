@@ -351,6 +351,17 @@ def evaluate(reader, examples: list[Example]) -> dict:
     }
 
 
+def validation_examples(val_articles: list[dict], split_seed: int = 13, n_questions: int = 600) -> list[Example]:
+    """The validation examples of a run: one positive and one negative
+    window for each of ``n_questions`` questions of the held-out articles
+    (``split_articles(articles, split_seed)[1]``), fixed by ``split_seed``."""
+    examples = make_examples(val_articles, random.Random(split_seed + 1))
+    questions = sorted({e.question for e in examples})
+    random.Random(split_seed).shuffle(questions)
+    keep = set(questions[:n_questions])
+    return [e for e in examples if e.question in keep]
+
+
 @dataclass
 class TrainConfig:
     """Settings of one training run (all recorded in the manifest)."""
@@ -409,13 +420,10 @@ def train(cfg: TrainConfig, ship_to: Path | None = None) -> dict:
     articles = load_mrc(Path(cfg.data_dir), tuple(cfg.files))
     train_arts, val_arts = split_articles(articles, cfg.split_seed)
     train_ex = make_examples(train_arts, rng, swap_share=cfg.swap_share)
-    val_ex = make_examples(val_arts, random.Random(cfg.split_seed + 1))
     if cfg.max_questions:
         train_ex = train_ex[: cfg.max_questions * 2]
-    val_questions = sorted({e.question for e in val_ex})
-    random.Random(cfg.split_seed).shuffle(val_questions)
-    keep = set(val_questions[: cfg.validation_questions])
-    val_ex = [e for e in val_ex if e.question in keep]
+    val_ex = validation_examples(val_arts, cfg.split_seed, cfg.validation_questions)
+    keep = {e.question for e in val_ex}
 
     reader = Reader.load(Path(cfg.init_from), dtype="float32") if cfg.init_from else Reader.from_base(base_model_path())
     model, tok = reader.model, reader.tokenizer

@@ -84,7 +84,7 @@ class Answer:
         notice: a one-line message for the reader (e.g. a backend fell back).
         passages: every retrieved passage, best first (for evals and the UI).
         timings_ms: ``retrieve``, ``answer``, ``total`` in milliseconds.
-        support: the backend's evidence score (higher: better supported;
+        answerability: the answerability (no-answer) score (higher: more answerable;
             it refuses below its threshold), None if it has none.
         refusal_reason: for a refusal, why, in the reader's script (e.g.
             "文章没有出现“耗电量”。"); "" otherwise or when unknown.
@@ -106,7 +106,7 @@ class Answer:
     notice: str = ""
     passages: list[Passage] = field(default_factory=list)
     timings_ms: dict = field(default_factory=dict)
-    support: float | None = None
+    answerability: float | None = None
     refusal_reason: str = ""
     short_answer: dict | None = None
 
@@ -122,7 +122,7 @@ class Answer:
             "backend": self.backend,
             "standalone_question": self.standalone_question,
             "notice": self.notice,
-            "support": self.support,
+            "answerability": self.answerability,
             "refusal_reason": self.refusal_reason,
             "short_answer": self.short_answer,
         }

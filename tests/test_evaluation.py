@@ -114,7 +114,7 @@ def test_evaluate_and_the_llm_judge_on_a_hand_made_case():
     def answer(text, refused, latency, citations=(), short=None):
         cites = [SimpleNamespace(n=n, passage=c) for n, c in enumerate(citations, start=1)]
         return SimpleNamespace(answer=text, refused=refused, citations=cites, timings_ms={"total": latency},
-                               standalone_question="", notice="", support=None, short_answer=short)
+                               standalone_question="", notice="", answerability=None, short_answer=short)
 
     runs = {
         "a1": (answer(fund + "[1]", False, 10, [fund, other], {"text": "1000億元"}), [passage(other), passage(fund)]),
@@ -159,9 +159,9 @@ def test_evaluate_and_the_llm_judge_on_a_hand_made_case():
 
 
 def test_refusal_curve_by_hand():
-    def result(id_, answerable, support):
+    def result(id_, answerable, score):
         item = _gold(id_, answerable, answer="x", evidence=["x"]) if answerable else _gold(id_, answerable)
-        return ItemResult(item, "", False, [], 0, [], 1.0, [], support=support)
+        return ItemResult(item, "", False, [], 0, [], 1.0, [], answerability=score)
 
     results = [result("a1", True, 0.9), result("a2", True, 0.2),
                result("u1", False, 0.1), result("u2", False, 0.3), result("u3", False, 0.5)]
@@ -172,7 +172,7 @@ def test_refusal_curve_by_hand():
         {"threshold": 0.7, "correct_refusal": 1.0, "false_refusal": 0.5},
         {"threshold": 0.9, "correct_refusal": 1.0, "false_refusal": 0.5},
     ]
-    assert refusal_curve([result("a", True, None), result("u", False, 0.5)]) == []  # no support: no curve
+    assert refusal_curve([result("a", True, None), result("u", False, 0.5)]) == []  # no score: no curve
 
 
 def test_gold_file_is_valid_and_every_evidence_is_verbatim_in_its_article():

@@ -186,8 +186,8 @@ def test_citations_the_sources_do_not_support_are_dropped(kb, pipeline):
     right = next(i for i, p in enumerate(passages, 1) if "1000億元" in p.text)
     draft = backend.verify(f"深圳將形成規模1000億元的人工智能基金群。[{wrong}]月球上有十個機器人工廠。[{right}]", request)
     first, second = draft.claims
-    assert [i + 1 for i, _ in first.support] == [right], "the wrong citation is replaced by the supporting passage"
-    assert second.unsupported and not second.support, "an unsupported sentence is flagged"
+    assert [i + 1 for i, _ in first.cited_spans] == [right], "the wrong citation is replaced by the supporting passage"
+    assert second.unsupported and not second.cited_spans, "an unsupported sentence is flagged"
     text, citations = pipeline.cite(draft, passages, "zh-Hant")
     assert text.endswith("月球上有十個機器人工廠。[?]") and len(citations) == 1
 
@@ -223,7 +223,7 @@ def test_the_refusal_gate_refuses_before_calling_the_llm(kb, hanging_server):
     qa = QAPipeline(kb, backend=openai_backend(hanging_server, timeout=1), fallback=False)
     ans = qa.ask("明天香港會下雨嗎？")
     assert ans.refused and not ans.citations and ans.answer == "文章沒有提到這一點。"
-    assert ans.support is not None and ans.notice == ""
+    assert ans.answerability is not None and ans.notice == ""
     # without the gate the same pipeline does call the LLM
     with pytest.raises(BackendError, match="did not answer within 1 s"):
         QAPipeline(kb, backend=openai_backend(hanging_server, timeout=1), fallback=False, refusal_gate=False).ask("明天香港會下雨嗎？")
@@ -270,8 +270,8 @@ def test_eval_reports_llm_judged_metrics_beside_the_deterministic_ones(settings,
 # ------------------------------------------------------ backends as plugins --
 BUILTIN_OPTIONS = {
     "extractive": {"weights"},
-    "llamacpp": {"gguf", "cache_dir", "n_ctx", "n_threads", "chat_template", "min_support", "max_new_tokens"},
-    "openai": {"base_url", "model", "api_key", "timeout", "min_support", "max_new_tokens"},
+    "llamacpp": {"gguf", "cache_dir", "n_ctx", "n_threads", "chat_template", "min_overlap", "max_new_tokens"},
+    "openai": {"base_url", "model", "api_key", "timeout", "min_overlap", "max_new_tokens"},
 }
 
 
@@ -289,7 +289,7 @@ def test_an_unknown_option_is_a_backend_error_naming_it(name, option):
 @pytest.mark.parametrize(
     ("name", "options", "option"),
     [("openai", {"timeout": "soon"}, "timeout"), ("llamacpp", {"n_ctx": "many"}, "n_ctx"),
-     ("openai", {"min_support": 2}, "min_support"), ("extractive", {"weights": {"cosine": "high"}}, "weights.cosine")],
+     ("openai", {"min_overlap": 2}, "min_overlap"), ("extractive", {"weights": {"cosine": "high"}}, "weights.cosine")],
 )
 def test_a_badly_typed_option_is_a_backend_error(name, options, option):
     with pytest.raises(BackendOptionError, match=rf"^{name}: option {option!r}: .*valid options: "):
@@ -300,7 +300,7 @@ def test_option_values_are_converted_like_settings_give_them():
     # rag.settings hands environment values over as strings
     backend = get_backend("extractive", weights={"cosine": "0.5"})
     assert backend.weights.cosine == 0.5 and backend.weights.coverage == 0.05  # the others keep the tuned values
-    assert VerifyOnly(min_support="0.5").min_support == 0.5
+    assert VerifyOnly(min_overlap="0.5").min_overlap == 0.5
 
 
 def test_an_api_key_is_not_echoed_in_option_errors():
@@ -387,7 +387,7 @@ def test_the_built_in_backends_are_entry_points():
 
 def test_a_backend_registered_at_run_time_is_available(monkeypatch):
     monkeypatch.setitem(BACKENDS, "verify-only", f"{__name__}:VerifyOnly")
-    assert isinstance(get_backend("verify-only", min_support=0.4), VerifyOnly)
+    assert isinstance(get_backend("verify-only", min_overlap=0.4), VerifyOnly)
     assert "verify-only" in {r["name"] for r in describe_backends()}
 
 
@@ -477,4 +477,4 @@ def test_a_marker_cut_off_by_the_token_limit_is_not_read_as_a_number(kb, pipelin
     draft = VerifyOnly().verify(f"深圳將形成規模1000億元的人工智能基金群。[{right}]深圳形成規模1000億元的人工智能基金群[{right}",
                                 AnswerRequest(QUESTION, "zh-Hant", passages, kb))
     assert [c.text for c in draft.claims] == ["深圳將形成規模1000億元的人工智能基金群。", "深圳形成規模1000億元的人工智能基金群"]
-    assert all(c.support and not c.unsupported for c in draft.claims)
+    assert all(c.cited_spans and not c.unsupported for c in draft.claims)

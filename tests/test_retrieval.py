@@ -142,15 +142,15 @@ def test_an_answer_has_no_refusal_reason(pipeline):
 def test_refusal_penalties_and_answer_types():
     from dataclasses import replace
 
-    from rag.backends.extractive import (KEYWORD_PENALTY, REFUSAL_THRESHOLD, UNTYPED_PENALTY, Evidence,
-                                         expected_answer_type, holds_answer_type, support)
+    from rag.backends.extractive import (KEYWORD_PENALTY, REFUSAL_THRESHOLD, UNTYPED_PENALTY, LexicalSignals,
+                                         expected_answer_type, holds_answer_type, lexical_answerability)
 
-    good = Evidence(best_cosine=0.95, best_coverage=1.0, answer_type="number", keyword_score=10.0, answer_typed=True)
-    base = support(good, "zh-Hans")
+    good = LexicalSignals(best_cosine=0.95, best_coverage=1.0, answer_type="number", keyword_score=10.0, answer_typed=True)
+    base = lexical_answerability(good, "zh-Hans")
     assert base > REFUSAL_THRESHOLD
-    assert support(replace(good, keyword_score=1.0), "zh-Hans") == pytest.approx(base - KEYWORD_PENALTY)
-    assert support(replace(good, answer_typed=False), "zh-Hans") == pytest.approx(base - UNTYPED_PENALTY)
-    assert support(replace(good, keyword_score=None, answer_typed=None), "zh-Hans") == pytest.approx(base)
+    assert lexical_answerability(replace(good, keyword_score=1.0), "zh-Hans") == pytest.approx(base - KEYWORD_PENALTY)
+    assert lexical_answerability(replace(good, answer_typed=False), "zh-Hans") == pytest.approx(base - UNTYPED_PENALTY)
+    assert lexical_answerability(replace(good, keyword_score=None, answer_typed=None), "zh-Hans") == pytest.approx(base)
     assert holds_answer_type("由工业和信息化部等十七部门印发", "number")
     assert not holds_answer_type("创新最重要的是文化氛围", "number")
     # the digit of a model name is no count or amount ("优必选Walker S1机器人的售价是多少？")

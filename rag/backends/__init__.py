@@ -30,7 +30,7 @@ from .base import (
     BackendOptions,
     Claim,
     Draft,
-    best_supporting_sentence,
+    best_matching_sentence,
     option_names,
 )
 
@@ -50,7 +50,7 @@ DEFAULT_BACKEND = "extractive"
 
 __all__ = ["BACKENDS", "BUILTIN_BACKENDS", "REFUSAL", "AnswerBackend", "AnswerRequest", "BackendError",
            "BackendOptionError", "BackendOptions", "Claim", "Draft", "available_backends", "backend_class",
-           "best_supporting_sentence", "describe_backends", "fallback_notice", "format_backends", "get_backend"]
+           "best_matching_sentence", "describe_backends", "fallback_notice", "format_backends", "get_backend"]
 
 
 def fallback_notice(name: str, exc: Exception, fallback: str = DEFAULT_BACKEND) -> str:

@@ -2,7 +2,7 @@
 
 A backend turns a question and numbered passages into a :class:`Draft`: a
 list of claims (answer sentences), each naming the passages, and where known
-the exact sentence spans, that support it. The pipeline, not the backend,
+the exact sentence spans, that it cites. The pipeline, not the backend,
 numbers citations, maps spans to the original files and renders ``[n]``
 markers, so every backend cites the same way.
 
@@ -59,11 +59,11 @@ class BackendOptions(BaseModel):
 
 @dataclass
 class Claim:
-    """One answer sentence and its support.
+    """One answer sentence and the source spans it cites.
 
     Attributes:
         text: the sentence as shown, in the reader's script, without markers.
-        support: ``(passage_index, span)`` pairs; ``passage_index`` is 0-based
+        cited_spans: ``(passage_index, span)`` pairs; ``passage_index`` is 0-based
             into the request's passages; ``span`` is the supporting
             ``[start, end)`` in the repaired article text, or None to let the
             pipeline find the best-matching sentence of that passage.
@@ -71,7 +71,7 @@ class Claim:
     """
 
     text: str
-    support: list[tuple[int, tuple[int, int] | None]] = field(default_factory=list)
+    cited_spans: list[tuple[int, tuple[int, int] | None]] = field(default_factory=list)
     unsupported: bool = False  # no source supports it: rendered with [?]
 
 
@@ -83,7 +83,7 @@ class Draft:
     refused: bool = False
     lead: str = ""  # text shown before the claims, e.g. "According to the articles:"
     notice: str = ""
-    support: float | None = None  # the backend's evidence score, if it has one (refusal curves)
+    answerability: float | None = None  # the backend's answerability score, if it has one (refusal curves)
     reason: str = ""  # why it refused, in the reader's script ("" : not refused, or no reason known)
 
 
@@ -189,7 +189,7 @@ def explain_options_error(backend: str, model: type[BaseModel], exc: ValidationE
 
 def option_names(model: type[BaseModel]) -> list[str]:
     """The options of a model, a backend's own before those it inherits
-    (``min_support`` of every generative backend comes last)."""
+    (``min_overlap`` of every generative backend comes last)."""
     chain = [k for k in model.__mro__ if isinstance(k, type) and issubclass(k, BaseModel) and k is not BaseModel]
     names: list[str] = []
     for klass, parent in zip(chain, [*chain[1:], None]):
@@ -231,7 +231,7 @@ def _bigrams(text: str) -> set[str]:
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
-def best_supporting_sentence(claim: str, passage_text: str, passage_start: int) -> tuple[float, tuple[int, int]]:
+def best_matching_sentence(claim: str, passage_text: str, passage_start: int) -> tuple[float, tuple[int, int]]:
     """Best share of the claim's character bigrams (Simplified, letters and
     digits) found in one sentence of the passage, in [0, 1], and that
     sentence's span in the repaired article text (the whole passage when no

@@ -10,7 +10,7 @@ sentence: its speaker). Each answer sentence is a verbatim sentence
 of a source, so its citation is exact by construction.
 
 It refuses ("the articles do not say") on weak evidence: see
-:func:`support`, which weighs the dense and keyword evidence, terms the
+:func:`lexical_answerability`, which weighs the dense and keyword evidence, terms the
 corpus never mentions, and whether the chosen sentences hold the kind of
 answer asked for. Weights and thresholds come from
 ``eval/tune_extractive.py`` on ``eval/gold.jsonl`` (README, Evaluation).
@@ -47,7 +47,7 @@ class Weights:
 #: 0.889 + 0.864; the best grid point, coverage 0, 0.889 + 0.870, differs
 #: by one citation).
 WEIGHTS = Weights()
-#: Refusal (see :func:`support`). English questions match Chinese text with
+#: Refusal (see :func:`lexical_answerability`). English questions match Chinese text with
 #: lower cosines and no keyword overlap, hence their own cosine floor.
 COSINE_FLOOR = {"zh-Hans": 0.90, "zh-Hant": 0.90, "en": 0.80}
 #: From eval/tune_extractive.py: the most correct refusals with at most 5%
@@ -229,7 +229,7 @@ def select(ranked: list[Candidate]) -> list[Candidate]:
 
 
 @dataclass
-class Evidence:
+class LexicalSignals:
     """What the refusal decision looks at."""
 
     best_cosine: float
@@ -254,7 +254,7 @@ class Evidence:
     title_found: bool | None = None
 
 
-def note_chosen(ev: Evidence, chosen: list[Candidate], focus: tuple[str, ...] = ()) -> None:
+def note_chosen(ev: LexicalSignals, chosen: list[Candidate], focus: tuple[str, ...] = ()) -> None:
     """Set ``ev.answer_typed`` (number/date/place questions, with the asked
     measure word), ``ev.title`` / ``ev.title_found`` ("who" questions about a
     title) and ``ev.focus_found`` / ``ev.focus_terms`` (requests with focus
@@ -273,7 +273,7 @@ def note_chosen(ev: Evidence, chosen: list[Candidate], focus: tuple[str, ...] = 
         ev.focus_terms = tuple(focus)
 
 
-def support(ev: Evidence, script: str, coverage_weight: float | None = None, cosine_scale: float | None = None,
+def lexical_answerability(ev: LexicalSignals, script: str, coverage_weight: float | None = None, cosine_scale: float | None = None,
             unseen_penalty: float | None = None, keyword_floor: float | None = None) -> float:
     """How well the retrieved text supports answering; refuse below
     REFUSAL_THRESHOLD.
@@ -307,9 +307,9 @@ def support(ev: Evidence, script: str, coverage_weight: float | None = None, cos
     return value - sum(fired_penalties(ev, unseen_penalty, keyword_floor).values())
 
 
-def fired_penalties(ev: Evidence, unseen_penalty: float | None = None, keyword_floor: float | None = None
+def fired_penalties(ev: LexicalSignals, unseen_penalty: float | None = None, keyword_floor: float | None = None
                     ) -> dict[str, float]:
-    """The penalties :func:`support` subtracts for ``ev``, by name ("focus",
+    """The penalties :func:`lexical_answerability` subtracts for ``ev``, by name ("focus",
     "unseen", "title", "untyped", "keyword"; most specific first), with their
     amounts. The keyword arguments override UNSEEN_PENALTY and KEYWORD_FLOOR."""
     up = UNSEEN_PENALTY if unseen_penalty is None else unseen_penalty
@@ -327,8 +327,8 @@ def fired_penalties(ev: Evidence, unseen_penalty: float | None = None, keyword_f
 _KIND_WORDS = {"number": ("number", "数字"), "date": ("date", "日期"), "place": ("place", "地点")}
 
 
-def refusal_reason(ev: Evidence, script: str) -> str:
-    """Why :func:`support` refused, in the reader's script (shown with the
+def refusal_reason(ev: LexicalSignals, script: str) -> str:
+    """Why :func:`lexical_answerability` refused, in the reader's script (shown with the
     refusal: ``Answer.refusal_reason``): the penalties that fired, most specific first, or
     weak similarity when none did. Naming the missing term lets a reader
     who paraphrased ("存储容量" for 存储) ask again in the articles' words."""
@@ -370,7 +370,7 @@ class ExtractiveBackend(AnswerBackend):
     def __init__(self, weights: Weights | None = None):
         self.weights = weights or WEIGHTS
 
-    def candidates(self, request: AnswerRequest) -> tuple[list[Candidate], Evidence]:
+    def candidates(self, request: AnswerRequest) -> tuple[list[Candidate], LexicalSignals]:
         """Sentences overlapping the retrieved passages with their features
         (unscored), and the evidence summary for refusal."""
         kb = request.kb
@@ -398,7 +398,7 @@ class ExtractiveBackend(AnswerBackend):
         keyword_score = hits[0][1] if hits else 0.0
         q_simplified = to_simplified(request.question)
         if not cands:
-            return [], Evidence(0.0, 0.0, kind, unseen_terms, q_simplified, keyword_score)
+            return [], LexicalSignals(0.0, 0.0, kind, unseen_terms, q_simplified, keyword_score)
         q = np.asarray(kb.embedder.get_query_embedding(q_simplified), dtype=np.float32)
         cos = table.vectors[rows] @ q
         for c, cs in zip(cands, cos):
@@ -407,11 +407,11 @@ class ExtractiveBackend(AnswerBackend):
             c.coverage = weighted_coverage(kws, simplified, idf, unseen)
             c.typed = holds_answer_type(simplified, kind, q_simplified) if self.weights.answer_type else False
             c.restates = novelty(simplified, q_simplified) < MIN_NOVELTY
-        ev = Evidence(max(c.cosine for c in cands), max(c.coverage for c in cands), kind, unseen_terms, q_simplified,
+        ev = LexicalSignals(max(c.cosine for c in cands), max(c.coverage for c in cands), kind, unseen_terms, q_simplified,
                       keyword_score)
         return cands, ev
 
-    def rank(self, request: AnswerRequest) -> tuple[list[Candidate], Evidence]:
+    def rank(self, request: AnswerRequest) -> tuple[list[Candidate], LexicalSignals]:
         """Candidates scored and sorted best first, and the evidence."""
         cands, ev = self.candidates(request)
         for c in cands:
@@ -424,12 +424,12 @@ class ExtractiveBackend(AnswerBackend):
         ranked, ev = self.rank(request)
         chosen = select(ranked) if ranked else []
         note_chosen(ev, chosen, request.focus)
-        strength = support(ev, request.script) if ranked else float("-inf")
+        strength = lexical_answerability(ev, request.script) if ranked else float("-inf")
         if strength < REFUSAL_THRESHOLD:
-            return Draft(claims=[], refused=True, support=strength, reason=refusal_reason(ev, request.script))
+            return Draft(claims=[], refused=True, answerability=strength, reason=refusal_reason(ev, request.script))
         claims = [Claim(to_script(c.text, request.script), [(c.passage_index, c.span)]) for c in chosen]
         lead = "According to the articles:" if request.script == "en" else ""
-        return Draft(claims=claims, lead=lead, support=strength)
+        return Draft(claims=claims, lead=lead, answerability=strength)
 
     def answer_from_reader(self, request: AnswerRequest) -> Draft:
         """The reader's answer (rag.answerability decided that there is
@@ -438,7 +438,7 @@ class ExtractiveBackend(AnswerBackend):
         The reader, not this backend, decides refusal."""
         a = request.assessment
         if not a.answerable or a.best_sentence is None or a.span is None:
-            return Draft(claims=[], refused=True, support=a.score, reason=a.reason)
+            return Draft(claims=[], refused=True, answerability=a.score, reason=a.reason)
         kb = request.kb
         best = a.best_sentence
         text = kb.articles[best.doc].repaired.text
@@ -449,7 +449,7 @@ class ExtractiveBackend(AnswerBackend):
                 chosen.insert(1, after)
         claims = [Claim(to_script(kb.articles[c.doc].repaired.text[c.span[0]:c.span[1]], request.script),
                         [(c.passage_index, c.span)]) for c in chosen]
-        return Draft(claims=claims, lead=short_answer_lead(a, request, text[best.span[0]:best.span[1]]), support=a.score)
+        return Draft(claims=claims, lead=short_answer_lead(a, request, text[best.span[0]:best.span[1]]), answerability=a.score)
 
 
 #: The short answer is shown before its sentence unless it is most of it.

@@ -10,14 +10,14 @@ The prompt is a list of chat messages; turning them into the model's prompt
 text (its chat template) is the LLM's business.
 
 Citation verification: a marker ``[n]`` after an answer sentence is kept only
-when passage n contains a sentence sharing at least MIN_SUPPORT of the answer
+when passage n contains a sentence sharing at least MIN_OVERLAP of the answer
 sentence's character bigrams (Simplified, letters and digits only) and every
 number the answer sentence states; for English answers, which share no
 characters with Chinese sources, the test is an e5 cosine of at least
 MIN_CROSSLINGUAL_COSINE between answer and source sentence (plus the numbers). A
 sentence with no marker that holds up (small models often forget them) is
-cited to the passage that best supports it, if one reaches MIN_SUPPORT; a
-sentence still without support is flagged (``Claim.unsupported``) and
+cited to the passage that best supports it, if one reaches MIN_OVERLAP; a
+sentence still without a verified citation is flagged (``Claim.unsupported``) and
 rendered with ``[?]``.
 """
 
@@ -40,12 +40,12 @@ from .base import (
     BackendOptions,
     Claim,
     Draft,
-    best_supporting_sentence,
+    best_matching_sentence,
 )
 
 #: Share of an answer sentence's character bigrams that a source sentence
 #: must contain for its citation to stand.
-MIN_SUPPORT = 0.3
+MIN_OVERLAP = 0.3
 #: English answers share no characters with Chinese sources: there a source
 #: sentence must reach this e5 cosine with the answer sentence instead.
 MIN_CROSSLINGUAL_COSINE = 0.86
@@ -121,7 +121,7 @@ def split_claims(text: str) -> list[tuple[str, list[int]]]:
 class GenerativeOptions(BackendOptions):
     """Options every generative backend takes."""
 
-    min_support: float = Field(MIN_SUPPORT, gt=0, le=1, description="share of an answer sentence's character bigrams "
+    min_overlap: float = Field(MIN_OVERLAP, gt=0, le=1, description="share of an answer sentence's character bigrams "
                                "a cited source sentence must contain for the citation to stand")
     max_new_tokens: int = Field(MAX_NEW_TOKENS, ge=16, le=8192, description="most tokens an answer may take")
 
@@ -133,8 +133,8 @@ class GenerativeBackend(AnswerBackend):
     Args:
         llm: a ready llama-index LLM (tests, custom set-ups); else
             :meth:`make_llm` builds one from the options.
-        options: validated against :attr:`Options` (``min_support``: the
-            citation-verification threshold, default MIN_SUPPORT).
+        options: validated against :attr:`Options` (``min_overlap``: the
+            citation-verification threshold, default MIN_OVERLAP).
 
     Raises:
         BackendOptionError: an unknown or badly typed option.
@@ -145,7 +145,7 @@ class GenerativeBackend(AnswerBackend):
 
     def __init__(self, llm=None, **options):
         self.options = self.parse_options(options)
-        self.min_support = self.options.min_support
+        self.min_overlap = self.options.min_overlap
         self.llm = llm if llm is not None else self.make_llm(self.options)
 
     def make_llm(self, options):
@@ -184,8 +184,8 @@ class GenerativeBackend(AnswerBackend):
         """(score, span) of the passage sentence best supporting ``sentence``,
         score normalised so that 1.0 is the acceptance threshold."""
         if request.script != "en":
-            share, span = best_supporting_sentence(sentence, passage.text, passage.clean_start)
-            return share / self.min_support, span
+            share, span = best_matching_sentence(sentence, passage.text, passage.clean_start)
+            return share / self.min_overlap, span
         # English: e5 cosine against the passage's sentences (sentence table)
         import numpy as np
 
@@ -217,7 +217,7 @@ class GenerativeBackend(AnswerBackend):
                     score, span = self._support(sentence, request.passages[n - 1], request)
                     if score >= 1.0:
                         kept.append((n - 1, span))
-            if not kept:  # no marker, or none held up: cite the passage that does support it, if one does
+            if not kept:  # no marker, or none held up: cite the passage that does hold it, if one does
                 scored = [(self._support(sentence, p, request), i) for i, p in enumerate(request.passages)]
                 (score, span), i = max(scored, key=lambda x: x[0][0])
                 if score >= 1.0:

@@ -47,7 +47,7 @@ class ItemResult:
     relevant_answer: bool | None = None
     standalone_question: str = ""
     notice: str = ""
-    support: float | None = None
+    answerability: float | None = None  # the answerability score (higher: more answerable)
     short_answer: dict | None = None  # Answer.short_answer
 
     @property
@@ -142,24 +142,24 @@ def breakdown(results: list[ItemResult], key) -> dict:
 def refusal_curve(results: list[ItemResult], steps: int = 15) -> list[dict]:
     """Correct refusals (unanswerable items) against false refusals
     (answerable items) if the backend refused below each threshold of its
-    ``support`` score; empty when the backend reports no support.
+    ``answerability`` score; empty when the backend reports none.
 
     Returns ``steps + 1`` dicts ``{"threshold", "correct_refusal",
     "false_refusal"}``, thresholds evenly spaced from the lowest to the
-    highest support seen."""
-    scored = [r for r in results if r.support is not None and math.isfinite(r.support)]
+    highest score seen."""
+    scored = [r for r in results if r.answerability is not None and math.isfinite(r.answerability)]
     un = [r for r in scored if not r.item.answerable]
     ans = [r for r in scored if r.item.answerable]
     if not un or not ans:
         return []
-    lo, hi = min(r.support for r in scored), max(r.support for r in scored)
+    lo, hi = min(r.answerability for r in scored), max(r.answerability for r in scored)
     curve = []
     for i in range(steps + 1):
         t = round(lo + (hi - lo) * i / steps, 3)
         curve.append({
             "threshold": t,
-            "correct_refusal": round(sum(r.support < t for r in un) / len(un), 4),
-            "false_refusal": round(sum(r.support < t for r in ans) / len(ans), 4),
+            "correct_refusal": round(sum(r.answerability < t for r in un) / len(un), 4),
+            "false_refusal": round(sum(r.answerability < t for r in ans) / len(ans), 4),
         })
     return curve
 
@@ -206,7 +206,7 @@ def build_report(results: list[ItemResult], config: dict) -> dict:
                 "first_relevant_rank": first_relevant_rank(r.relevance),
                 "cited_relevant": r.cited_relevant,
                 "latency_ms": r.latency_ms,
-                "support": r.support,
+                "answerability": r.answerability,
                 "short_answer": r.short_answer,
                 "top_passages": r.top_passages,
             }

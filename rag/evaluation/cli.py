@@ -31,7 +31,8 @@ def run_cli(args, settings, backend=None) -> int:
         reports = {}
         for name, pipeline, retr in COMPARE_CONFIGS:
             rep = run_eval(settings, args.gold, pipeline=pipeline, retriever=retr or retriever, backend=backend,
-                           k=args.k, limit=args.limit, kb=kb, use_judge=not args.no_judge, reader=args.reader)
+                           k=args.k, limit=args.limit, kb=kb, use_judge=not args.no_judge, reader=args.reader,
+                           reader_dtype=args.reader_dtype)
             reports[f"{name} ({rep['config']['name']})" if name == "app" else name] = rep
         table = markdown_table({n: r["overall"] for n, r in reports.items()})
         if args.out:
@@ -46,7 +47,8 @@ def run_cli(args, settings, backend=None) -> int:
             print(table)
         return 0
     rep = run_eval(settings, args.gold, pipeline=args.pipeline, retriever=retriever, backend=backend,
-                   k=args.k, limit=args.limit, kb=kb, use_judge=not args.no_judge, reader=args.reader)
+                   k=args.k, limit=args.limit, kb=kb, use_judge=not args.no_judge, reader=args.reader,
+                   reader_dtype=args.reader_dtype)
     if args.out:
         write_outputs(rep, Path(args.out))
     if args.json:

@@ -50,7 +50,7 @@ def markdown_report(rep: dict) -> str:
                        ("Tuned-on (dev) vs held-out items", "by_split")):
         out += [f"## {title}", "", markdown_table(rep[key], first=key[3:]), ""]
     if rep.get("refusal_curve"):
-        out += ["## Refusal trade-off", "", "Refusing below each threshold of the backend's support score:", "",
+        out += ["## Refusal trade-off", "", "Refusing below each threshold of the answerability score:", "",
                 "| threshold | correct refusals | false refusals |", "|---|---|---|"]
         out += [f"| {p['threshold']} | {p['correct_refusal']:.3f} | {p['false_refusal']:.3f} |" for p in rep["refusal_curve"]]
         out += [""]

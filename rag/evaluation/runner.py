@@ -5,7 +5,7 @@ An eval subject has ``name``, ``all_chunks() -> list[str]`` (every chunk
 of its index, for nDCG's ideal ranking) and ``run(item) -> (answer,
 passages)``: ``answer`` with ``answer``, ``refused``, ``citations`` (each
 with ``passage``), ``timings_ms``, ``standalone_question``, ``notice`` and
-optionally ``support`` / ``short_answer``; ``passages`` (each with ``doc``,
+optionally ``answerability`` / ``short_answer``; ``passages`` (each with ``doc``,
 ``text``, ``score``) ranked to :data:`~rag.evaluation.metrics.RETRIEVAL_DEPTH`.
 """
 
@@ -65,7 +65,7 @@ def evaluate(system, items: list[GoldItem], config: dict, judge_llm=None) -> dic
                 top_passages=[{"doc": p.doc, "score": round(p.score, 4), "text": p.text[:160]} for p in deep[:3]],
                 standalone_question=ans.standalone_question,
                 notice=ans.notice,
-                support=getattr(ans, "support", None),
+                answerability=getattr(ans, "answerability", None),
                 short_answer=getattr(ans, "short_answer", None),
                 first_token_ms=ans.timings_ms.get("first_token"),
             )
@@ -76,17 +76,18 @@ def evaluate(system, items: list[GoldItem], config: dict, judge_llm=None) -> dic
     return build_report(results, config)
 
 
-def _app_system(settings, retriever: str, backend, k: int, kb=None, reader="default"):
+def _app_system(settings, retriever: str, backend, k: int, kb=None, reader="default", reader_dtype: str = "auto"):
     from ..knowledge_base import open_knowledge_base
     from ..pipeline import QAPipeline
 
     kb = kb or open_knowledge_base(settings)
-    qa = QAPipeline(kb, retriever=retriever, backend=backend, k=k, reader=reader)
+    qa = QAPipeline(kb, retriever=retriever, backend=backend, k=k, reader=reader, reader_dtype=reader_dtype)
     return AppSystem(qa, f"{retriever}+{qa.backend.name}")
 
 
 def run_eval(settings, gold: Path, *, pipeline: str = "app", retriever: str | None = None, backend="extractive",
-             k: int = 5, limit: int | None = None, kb=None, use_judge: bool = True, reader="default") -> dict:
+             k: int = 5, limit: int | None = None, kb=None, use_judge: bool = True, reader="default",
+             reader_dtype: str = "auto") -> dict:
     """Evaluate one configuration; returns the report dict. ``use_judge``:
     when the backend is generative, also ask its LLM for YES/NO verdicts on
     faithfulness and answer relevancy (reported beside, never instead of,
@@ -106,9 +107,10 @@ def run_eval(settings, gold: Path, *, pipeline: str = "app", retriever: str | No
         system = BaselineSystem(settings.corpus_dir, kb.embedder, k)
         config = {"name": "baseline", "pipeline": "llama-index defaults", "k": k}
     else:
-        system = _app_system(settings, retriever, backend, k, kb=kb, reader=reader)
+        system = _app_system(settings, retriever, backend, k, kb=kb, reader=reader, reader_dtype=reader_dtype)
         config = {"name": system.name, "pipeline": "app", "retriever": retriever, "backend": system.pipeline.backend.name, "k": k,
                   "reader": "off" if system.pipeline.reader is None else str(reader),
+                  "reader_dtype": None if system.pipeline.reader is None else system.pipeline.reader.dtype,
                   "embed_model": kb.manifest.get("embed_model"), "chunk_size": kb.manifest.get("chunk_size"),
                   "chunk_overlap": kb.manifest.get("chunk_overlap")}
     config["gold"] = str(gold)
