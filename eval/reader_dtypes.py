@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from rag.cli import DEFAULT_MRC_DIR  # noqa: E402
 from rag.reader import Reader  # noqa: E402
-from rag.reader_training import evaluate, load_mrc, split_articles, validation_examples  # noqa: E402
+from rag.reader_data import load_mrc, split_articles, validation_examples  # noqa: E402
+from rag.reader_training import evaluate  # noqa: E402
 
 
 def main() -> None:

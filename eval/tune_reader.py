@@ -5,7 +5,7 @@
 For every ``"split": "dev"`` item (held-out items are never read) it records
 the reader's answer score (rag.answerability, no threshold), whether the
 reader's answer is correct, and the lexical evidence of the rules it
-replaces (rag.backends.extractive.lexical_answerability and its penalties). It then prints,
+replaces (rag.lexical.lexical_answerability and its penalties). It then prints,
 for each candidate refusal score:
 
 * the threshold with the most correct refusals at a false-refusal rate of at
@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.answerability import NO_SPAN_SCORE, assess, lexical_signals  # noqa: E402
-from rag.backends.extractive import fired_penalties, lexical_answerability  # noqa: E402
+from rag.lexical import fired_penalties, lexical_answerability  # noqa: E402
 from rag.evaluation.gold import load_gold  # noqa: E402
 from rag.evaluation.metrics import answer_correct, char_f1, normalize  # noqa: E402
 from rag.knowledge_base import open_knowledge_base  # noqa: E402

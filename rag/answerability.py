@@ -26,15 +26,13 @@ import re
 from dataclasses import dataclass, field
 
 from .backends.base import AnswerRequest
+from .reader_data import MAX_WINDOW_CHARS, MAX_WINDOW_SENTENCES  # the windows the reader was trained on
 from .script import to_script, to_simplified
 
-#: Windows: the sizes the reader was trained on (rag.reader_training).
-MAX_WINDOW_SENTENCES = 3
-MAX_WINDOW_CHARS = 180
 #: The reranker: a sentence's score is the reader's score of the span in it
 #: (NO_SPAN_SCORE when its window's best span is in another sentence) plus
 #: RERANK_WEIGHT x the extractive backend's sentence score (e5 cosine, keyword
-#: coverage, passage rank, answer type: rag.backends.extractive.score).
+#: coverage, passage rank, answer type: rag.lexical.score).
 #: eval/tune_reader.py on the 198 dev items, answer accuracy with one sentence:
 #: Chinese questions 0.885 (reader alone) / 0.894 / 0.912 / 0.920 / 0.912 / 0.814
 #: (lexical alone, weight 1000) at weights 0 / 10 / 20 / 40 / 80 / 1000; English
@@ -56,7 +54,7 @@ NO_SPAN_SCORE = -12.0
 #: refuses only a question with no text to read (real scores are above -20).
 REFUSAL_THRESHOLD = {"zh": -50.0, "en": -4.346}
 PENALTY_OVERRIDE = {"zh": 10.395, "en": float("inf")}
-#: The lexical checks of rag.backends.extractive.fired_penalties that count
+#: The lexical checks of rag.lexical.fired_penalties that count
 #: (all of them: each alone with the reader measured below the set of them).
 LEXICAL_VETOES: tuple[str, ...] = ("focus", "unseen", "title", "untyped", "keyword")
 
@@ -228,11 +226,12 @@ def override_for(script: str) -> float:
 
 
 def lexical_signals(request: AnswerRequest):
-    """The lexical evidence (rag.backends.extractive): its candidate
+    """The lexical signals (rag.lexical, via the extractive backend): its candidate
     sentences scored and ranked (e5 cosine, keyword coverage, passage rank,
     answer type), and the LexicalSignals with the chosen sentences noted (its
     ``unseen_terms`` name the question's words no chunk contains)."""
-    from .backends.extractive import ExtractiveBackend, note_chosen, select
+    from .backends.extractive import ExtractiveBackend
+    from .lexical import note_chosen, select
 
     ranked, ev = ExtractiveBackend().rank(request)
     note_chosen(ev, select(ranked) if ranked else [], request.focus)
@@ -300,7 +299,7 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
             out.doc, out.span = top.doc, top.answer
             out.span_text = kb.articles[top.doc].repaired.text[top.answer[0]:top.answer[1]]
     if out.answerable and vetoes:
-        from .backends.extractive import fired_penalties, refusal_reason
+        from .lexical import fired_penalties, refusal_reason
 
         if set(fired_penalties(evidence)) & set(vetoes) and out.score < override_for(request.script):
             out.answerable = False

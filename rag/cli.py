@@ -252,9 +252,8 @@ def cmd_eval(args) -> int:
 def cmd_train_reader(args) -> int:
     """``ragqa train-reader``: see rag.reader_training.train; prints the manifest."""
     from .reader import DEFAULT_READER_DIR
+    from .reader_data import MRC_FILES
     from .reader_training import TrainConfig, train
-
-    from .reader_training import MRC_FILES
 
     cfg = TrainConfig(data_dir=args.data, out_dir=args.out, files=tuple(args.files or MRC_FILES), seed=args.seed, learning_rate=args.lr, max_steps=args.steps,
                       max_questions=args.max_questions, validation_questions=args.validation_questions,

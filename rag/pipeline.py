@@ -56,7 +56,7 @@ class QAPipeline:
             evidence does not answer the question: with a reader, its
             answerability verdict (rag.answerability); without one, the
             extractive backend's lexical evidence check
-            (rag.backends.extractive.lexical_answerability). Small LLMs rarely refuse on
+            (rag.lexical.lexical_answerability). Small LLMs rarely refuse on
             their own (the offline 0.5B model answered 70% of the
             unanswerable gold items before the gate).
         reader: the trained reader (rag.reader) that finds the answer span,
@@ -162,7 +162,7 @@ class QAPipeline:
         """The ``Answer.short_answer`` object for an answered question."""
         if assessment is None or assessment.span is None:
             return None
-        from .crosslingual import english_rendering
+        from .english_rendering import english_rendering
 
         article = self.kb.articles[assessment.doc]
         start, end = article.repaired.original_span(*assessment.span)

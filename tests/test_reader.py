@@ -104,13 +104,13 @@ def test_refusals_come_from_the_reader_and_say_why(pipeline):
     ("周伯文", "Zhou Bowen"),
 ])
 def test_english_renderings_need_no_model(span, english):
-    from rag.crosslingual import english_rendering
+    from rag.english_rendering import english_rendering
 
     assert english_rendering(span) == english
 
 
 def test_english_rendering_gives_up_rather_than_guess():
-    from rag.crosslingual import english_rendering
+    from rag.english_rendering import english_rendering
 
     assert english_rendering("") is None
     assert english_rendering("的") in (None, "of")  # a function word at most, never an invented one

@@ -142,7 +142,7 @@ def test_an_answer_has_no_refusal_reason(pipeline):
 def test_refusal_penalties_and_answer_types():
     from dataclasses import replace
 
-    from rag.backends.extractive import (KEYWORD_PENALTY, REFUSAL_THRESHOLD, UNTYPED_PENALTY, LexicalSignals,
+    from rag.lexical import (KEYWORD_PENALTY, REFUSAL_THRESHOLD, UNTYPED_PENALTY, LexicalSignals,
                                          expected_answer_type, holds_answer_type, lexical_answerability)
 
     good = LexicalSignals(best_cosine=0.95, best_coverage=1.0, answer_type="number", keyword_score=10.0, answer_typed=True)
@@ -168,7 +168,7 @@ def test_refusal_penalties_and_answer_types():
 
 
 def test_titles_and_measure_words_are_part_of_what_is_asked():
-    from rag.backends.extractive import asked_measure, asked_title, mentions_title
+    from rag.lexical import asked_measure, asked_title, mentions_title
 
     assert asked_title("湾区人工智能产业创新联盟的秘书长由谁担任？") == "秘书长"
     assert asked_title("之江实验室主任是谁？") == "主任"
