@@ -43,10 +43,11 @@ import gradio as gr
 
 from rag.backend_pool import BackendPool, unavailable_notice
 from rag.backends import DEFAULT_BACKEND, BackendError, available_backends, get_backend
+from rag.backends.base import BackendOptionError
 from rag.corpus import CorpusError
 from rag.knowledge_base import IndexSettings
-from rag.pipeline import QAPipeline
-from rag.retrieval import DEFAULT_RETRIEVER
+from rag.pipeline import FALLBACK_BACKEND, QAPipeline
+from rag.retrieval import DEFAULT_RETRIEVER, TOP_K
 from rag.schema import Answer
 from rag.text import QuestionError
 from rag.ui_render import (NOTICE_CSS, SOURCES_CSS, SOURCES_PENDING, SOURCES_PLACEHOLDER, echo, render_notice,
@@ -54,8 +55,10 @@ from rag.ui_render import (NOTICE_CSS, SOURCES_CSS, SOURCES_PENDING, SOURCES_PLA
 
 log = logging.getLogger(__name__)
 
-#: The backend that answers when the chosen one fails.
-FALLBACK_BACKEND = DEFAULT_BACKEND
+
+
+class ServeError(OSError):
+    """The UI cannot listen on the host and port asked for."""
 
 TITLE = "Chinese news QA · 中文新聞問答"
 EXPLANATION = (
@@ -252,7 +255,7 @@ def serve(
     port: int = 7860,
     backend: str = DEFAULT_BACKEND,
     retriever: str = DEFAULT_RETRIEVER,
-    k: int = 5,
+    k: int = TOP_K,
     block: bool = True,
     backend_options: dict | None = None,
     reader="default",
@@ -284,13 +287,16 @@ def serve(
     Raises:
         ValueError: unknown backend or retriever name.
         CorpusError, EmbeddingModelError: the index cannot be opened/built.
-        OSError: the port is in use.
+        ServeError: the port is in use or cannot be bound.
+        BackendOptionError: an option of ``backend`` is unknown or badly typed.
     """
     known = available_backends()
     if backend not in known:
         raise ValueError(f"unknown backend {backend!r}; choose one of: {', '.join(sorted(known))}")
     try:
         answer_backend = get_backend(backend, **(backend_options or {}))
+    except BackendOptionError:
+        raise  # a configuration mistake: an error, as in `ragqa ask`
     except BackendError as exc:
         log.warning("backend %s unavailable (%s); starting with %s", backend, exc, FALLBACK_BACKEND)
         answer_backend = FALLBACK_BACKEND
@@ -299,16 +305,19 @@ def serve(
     app = build_app(pipeline, default_backend=backend,
                     backend_options={**(other_backend_options or {}), backend: backend_options or {}})
     app.queue(default_concurrency_limit=1)
-    app.launch(
-        server_name=host,
-        server_port=int(port),
-        share=False,
-        inbrowser=False,
-        prevent_thread_lock=not block,
-        quiet=not block,
-        css=PAGE_CSS,
-        footer_links=[],
-    )
+    try:
+        app.launch(
+            server_name=host,
+            server_port=int(port),
+            share=False,
+            inbrowser=False,
+            prevent_thread_lock=not block,
+            quiet=not block,
+            css=PAGE_CSS,
+            footer_links=[],
+        )
+    except OSError as exc:  # Gradio: the port is taken or cannot be bound
+        raise ServeError(f"cannot serve on {host}:{port}: {exc}") from exc
     return app
 
 

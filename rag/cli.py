@@ -52,12 +52,15 @@ def resolve(args) -> Settings:
         rag.settings.ConfigError: a bad config file or value (names the key).
     """
     args.settings = load_settings(**{name: getattr(args, name, None) for name in SETTING_FLAGS})
-    flags = {option: getattr(args, attr, None) for attr, (backend, option) in OPTION_FLAGS.items()
-             if backend == args.settings.backend}
-    args.backend_options = args.settings.backend_options(args.settings.backend, **flags)
+    args.backend_options = args.settings.backend_options(args.settings.backend, **_option_flags(args, args.settings.backend))
     for name in SETTING_FLAGS:  # subcommands read the resolved values from args
         setattr(args, name, getattr(args.settings, name))
     return args.settings
+
+
+def _option_flags(args, backend: str) -> dict:
+    """The backend-option flags given for ``backend`` (OPTION_FLAGS)."""
+    return {option: getattr(args, attr, None) for attr, (name, option) in OPTION_FLAGS.items() if name == backend}
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -226,15 +229,16 @@ def cmd_ui(args) -> int:
     import ui
 
     s = args.settings
-    others = {name: s.backend_options(name) for name in available_backends() if name != s.backend}
+    others = {name: s.backend_options(name, **_option_flags(args, name)) for name in available_backends()
+              if name != s.backend}
     try:
         ui.serve(settings=s.index_settings(), host=s.host, port=s.port, backend=s.backend, retriever=s.retriever, k=s.k,
                  backend_options=args.backend_options, reader=s.reader, other_backend_options=others,
                  reader_dtype=s.reader_dtype)
     except KeyboardInterrupt:
         return 0
-    except OSError as exc:  # the port is taken, or cannot be bound
-        print(f"ragqa: error: cannot serve on {s.host}:{s.port}: {exc}", file=sys.stderr)
+    except ui.ServeError as exc:
+        print(f"ragqa: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return 0
 

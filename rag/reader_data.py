@@ -38,7 +38,7 @@ from .script import to_simplified
 MRC_FILES = ("cmrc2018_dev.json", "cmrc2018_trial.json", "DRCD_dev.json", "DRCD_test.json")
 #: Share of articles held out for validation (by article).
 VALIDATION_SHARE = 0.05
-#: A window holds at most this many sentences and characters (rag.reader reads the same).
+#: A window holds at most this many sentences and characters (rag.answerability.windows reads the same).
 MAX_WINDOW_SENTENCES = 3
 MAX_WINDOW_CHARS = 180
 

@@ -33,6 +33,7 @@ as the older names of ``RAGQA_LLAMACPP_GGUF`` and ``RAGQA_OPENAI_API_KEY``.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -78,7 +79,8 @@ class Settings(BaseSettings):
     error.
     """
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", validate_default=True)
+    # An empty variable (RAGQA_INDEX_DIR=) counts as unset, as it always did.
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", validate_default=True, env_ignore_empty=True)
 
     corpus: Path = Field(DEFAULT_CORPUS, description="folder of .txt/.md articles")
     index_dir: Path | None = Field(None, description="where the index lives (default: <cache_dir>/indexes/<hash of corpus path>)")
@@ -144,17 +146,30 @@ class Settings(BaseSettings):
         options = dict(self.backend_sections.get(name, {}))
         key_env = options.pop("api_key_env", None)
         prefix = f"{ENV_PREFIX}{name.upper()}_"
-        env = {var[len(prefix):].lower(): value for var, value in os.environ.items() if var.startswith(prefix) and value}
+        env = {var[len(prefix):].lower(): _env_value(value) for var, value in os.environ.items()
+               if var.startswith(prefix) and value}
+        if key_env and os.environ.get(key_env) and "api_key" not in env:
+            env["api_key"] = os.environ[key_env]  # the table's own key variable beats the generic OPENAI_API_KEY
         for var, (backend, option) in LEGACY_OPTION_ENV.items():
             if backend == name and os.environ.get(var) and option not in env:
                 env[option] = os.environ[var]
-        if key_env and os.environ.get(key_env) and "api_key" not in env:
-            env["api_key"] = os.environ[key_env]
         options.update(env)
         options.update({k: v for k, v in flags.items() if v is not None})
         if "cache_dir" not in options and self.cache_dir != DEFAULT_CACHE_DIR and _takes_option(name, "cache_dir"):
             options["cache_dir"] = str(self.cache_dir)  # the cache root reaches a backend that caches models
         return options
+
+
+def _env_value(value: str):
+    """A backend option from the environment: JSON for a table or list
+    (``RAGQA_EXTRACTIVE_WEIGHTS='{"cosine": 0.5}'``), else the string (the
+    backend's options model converts numbers and paths)."""
+    if value.lstrip()[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _takes_option(backend: str, option: str) -> bool:
@@ -220,8 +235,10 @@ def _explain(exc: ValidationError, path: Path | None, flags: dict) -> str:
             source = f"--{top.replace('_', '-')}"
         elif os.environ.get(f"{ENV_PREFIX}{top.upper()}"):
             source = f"${ENV_PREFIX}{top.upper()}"
-        else:
+        elif path is not None:
             source = f"config file {path}"
+        else:
+            source = "the default"
         msg = err["msg"].removeprefix("Value error, ")
         lines.append(f"setting {key!r} from {source}: {msg} (got {err.get('input')!r})")
     return "; ".join(lines)

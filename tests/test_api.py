@@ -11,6 +11,16 @@ import rag
 from .conftest import ROOT
 
 
+def test_import_rag_is_cheap():
+    """`import rag` loads none of the heavy modules until a name is used."""
+    import subprocess
+    import sys
+
+    code = "import sys, rag; print(sorted(m for m in ('rag.pipeline', 'torch', 'llama_index.core') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr
+
+
 def test_every_exported_name_resolves():
     for name in rag.__all__:
         assert getattr(rag, name) is not None, name
@@ -18,12 +28,14 @@ def test_every_exported_name_resolves():
         rag.nope  # noqa: B018
 
 
-def test_readme_python_example_runs(kb, index_dir, monkeypatch):
+def test_readme_python_example_runs(kb, index_dir, monkeypatch, tmp_path):
     """Every ```python block of README.md, as a doctest (cwd: the checkout,
     the index: the session's, no config file)."""
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("RAGQA_INDEX_DIR", str(index_dir))
-    monkeypatch.delenv("RAGQA_CONFIG", raising=False)
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    monkeypatch.setenv("RAGQA_CONFIG", str(empty))  # no developer's ragqa.toml leaks in
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
     assert blocks, "README.md has no ```python example"

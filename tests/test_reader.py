@@ -102,6 +102,8 @@ def test_refusals_come_from_the_reader_and_say_why(pipeline):
     ("2025年-2027年", "2025 to 2027"),
     ("黄坤明", "Huang Kunming"),
     ("周伯文", "Zhou Bowen"),
+    ("2018年", "2018"),  # a year (dates are tried before amounts)
+    ("30年", "30 years"),
 ])
 def test_english_renderings_need_no_model(span, english):
     from rag.english_rendering import english_rendering
@@ -114,6 +116,18 @@ def test_english_rendering_gives_up_rather_than_guess():
 
     assert english_rendering("") is None
     assert english_rendering("的") in (None, "of")  # a function word at most, never an invented one
+
+
+def test_both_dtypes_read_the_same_span_and_bad_dtypes_are_refused():
+    from rag.reader import Reader, resolve_dtype
+
+    question, window = "深圳人工智能基金群规模多大？", "深圳将形成规模1000亿元（人民币，下同）的人工智能基金群。"
+    spans = {dtype: Reader.load(dtype=dtype).read(question, window) for dtype in ("float32", "bfloat16")}
+    assert {s.text for s in spans.values()} == {"1000亿元"}
+    assert abs(spans["float32"].score - spans["bfloat16"].score) < 1.0  # measured: ~0.1 apart
+    assert resolve_dtype("auto") in ("float32", "bfloat16")
+    with pytest.raises(ValueError, match="unknown reader dtype 'int8'"):
+        resolve_dtype("int8")
 
 
 def test_train_reader_runs_on_a_tiny_slice(tmp_path, capsys):

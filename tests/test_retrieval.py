@@ -143,7 +143,7 @@ def test_refusal_penalties_and_answer_types():
     from dataclasses import replace
 
     from rag.lexical import (KEYWORD_PENALTY, REFUSAL_THRESHOLD, UNTYPED_PENALTY, LexicalSignals,
-                                         expected_answer_type, holds_answer_type, lexical_answerability)
+                             expected_answer_type, holds_answer_type, lexical_answerability)
 
     good = LexicalSignals(best_cosine=0.95, best_coverage=1.0, answer_type="number", keyword_score=10.0, answer_typed=True)
     base = lexical_answerability(good, "zh-Hans")

@@ -88,6 +88,46 @@ def test_backend_options_from_file_environment_and_flags(clean_env, tmp_path):
     assert s.backend_options("llamacpp") == {"gguf": "/new.gguf"}
 
 
+def test_empty_variables_count_as_unset(clean_env):
+    clean_env.setenv("RAGQA_INDEX_DIR", "")
+    clean_env.setenv("RAGQA_K", "")
+    s = load_settings(config_file=None)
+    assert s.index_dir is None and s.k == 5
+
+
+def test_the_tables_own_key_variable_beats_openai_api_key(clean_env, tmp_path):
+    """A key meant for another provider (OPENAI_API_KEY) must not reach a
+    server whose table names its own key variable."""
+    cfg = _config(tmp_path, '[openai]\nbase_url = "https://api.deepseek.com/v1"\napi_key_env = "DEEPSEEK_API_KEY"\n')
+    clean_env.setenv("RAGQA_CONFIG", str(cfg))
+    clean_env.setenv("OPENAI_API_KEY", "sk-openai")
+    clean_env.setenv("DEEPSEEK_API_KEY", "sk-deepseek")
+    assert load_settings().backend_options("openai")["api_key"] == "sk-deepseek"
+    clean_env.delenv("DEEPSEEK_API_KEY")
+    assert load_settings().backend_options("openai")["api_key"] == "sk-openai"
+
+
+def test_structured_options_come_from_json_in_the_environment(clean_env):
+    clean_env.setenv("RAGQA_EXTRACTIVE_WEIGHTS", '{"cosine": 0.5}')
+    assert load_settings(config_file=None).backend_options("extractive") == {"weights": {"cosine": 0.5}}
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (["ask", "問題", "--k", "0"], {}, "setting 'k' from --k: Input should be greater than or equal to 1"),
+        (["ask", "問題", "--backend", "openai"], {"RAGQA_OPENAI_TIMEOUT": "soon"}, "openai: option 'timeout'"),
+        (["ask", "問題", "--backend", "llamacpp"], {"RAGQA_LLAMACPP_GGUFF": "x.gguf"}, "unknown option 'gguff'"),
+    ],
+)
+def test_bad_settings_and_options_exit_2_with_one_line(clean_env, capsys, argv, env, message):
+    for var, value in env.items():
+        clean_env.setenv(var, value)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
 def test_python_ui_and_ragqa_ui_share_one_parser(capsys):
     import ui
 
@@ -97,6 +137,11 @@ def test_python_ui_and_ragqa_ui_share_one_parser(capsys):
     with pytest.raises(SystemExit):
         main(["ui", "--help"])
     assert from_ui == capsys.readouterr().out and "--reader" in from_ui and "--port" in from_ui
+    import subprocess
+    import sys
+
+    script = subprocess.run([sys.executable, "ui.py", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert script.returncode == 0 and script.stdout == from_ui  # the real script entry point
 
 
 def test_ragqa_config_prints_the_resolved_settings_without_secrets(clean_env, tmp_path, capsys):

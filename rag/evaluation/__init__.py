@@ -16,10 +16,25 @@ The names below are re-exported for code that imports them from
 ``rag.evaluation``; new code should import from the submodule.
 """
 
-from .cli import run_cli
-from .gold import GoldFileError, GoldItem, load_gold
-from .metrics import answer_correct, char_f1, hit_at, is_relevant, ndcg, normalize, percentile, reciprocal_rank
-from .runner import AppSystem, evaluate, run_eval
+import importlib
+
+#: Re-exported name -> submodule, imported on first use (PEP 562), so that
+#: ``rag.evaluation.metrics`` (used by the reader's training data) does not
+#: pull the runner, the report and matplotlib into the answering path.
+_EXPORTS = {
+    "run_cli": "cli", "GoldFileError": "gold", "GoldItem": "gold", "load_gold": "gold",
+    "answer_correct": "metrics", "char_f1": "metrics", "hit_at": "metrics", "is_relevant": "metrics", "ndcg": "metrics",
+    "normalize": "metrics", "percentile": "metrics", "reciprocal_rank": "metrics",
+    "AppSystem": "runner", "evaluate": "runner", "run_eval": "runner",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "AppSystem",
