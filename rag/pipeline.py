@@ -110,7 +110,8 @@ class QAPipeline:
 
         Raises:
             rag.settings.ConfigError: a bad setting.
-            BackendError: the configured backend cannot start.
+            BackendError: the configured backend cannot start (``ragqa ask``
+                falls back to the extractive backend with a notice instead).
             CorpusError, EmbeddingModelError, ReaderError: see :meth:`__init__`.
         """
         from .settings import load_settings

