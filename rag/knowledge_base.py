@@ -13,6 +13,7 @@ from functools import cached_property
 import math
 from pathlib import Path
 
+from filelock import FileLock
 from llama_index.core import VectorStoreIndex
 from llama_index.core.schema import TextNode
 
@@ -149,6 +150,10 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
     Raises:
         CorpusError: bad corpus (missing/empty folder, non-UTF-8 file...).
         EmbeddingModelError: the embedding model cannot be loaded.
+
+    Builds of one index folder are serialized across processes by a lock
+    file beside it (``<index_dir>.lock``, filelock); a process that waited
+    loads the index the other one built instead of building it again.
     """
     settings = settings or IndexSettings()
     t0 = time.perf_counter()
@@ -158,32 +163,37 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
     expected = expected_manifest(settings)
     embedder = load_embedder(settings.embed_model, cache_root=settings.cache_dir)
     t_model = time.perf_counter()
-    stored = read_manifest(index_dir)
-    stale = _stale_keys(stored, expected)
-    index = None
-    if not stale and not rebuild:
-        try:
-            index = load_vector_index(index_dir, embedder)
-            sentences = SentenceTable.load(index_dir)
-            bm25 = BM25Index.load(index_dir)
-            manifest = stored
-        except Exception as exc:  # corrupt files: rebuild rather than fail
-            log.warning("index at %s unreadable (%s); rebuilding", index_dir, exc)
-            stale, index = ["(unreadable)"], None
-    if index is None:
-        log.info("building index at %s (stale: %s)", index_dir, ", ".join(stale) or "forced")
-        nodes = chunk_articles(list(articles.values()), settings.chunk_size, settings.chunk_overlap)
-        built = {}
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    # One builder at a time per index folder (two `ragqa index --rebuild`, or
+    # two first asks on a missing index, used to collide on the same
+    # ".building" folder): the second waits, then finds the index up to date.
+    with FileLock(str(index_dir) + ".lock"):
+        stored = read_manifest(index_dir)
+        stale = _stale_keys(stored, expected)
+        index = None
+        if not stale and not rebuild:
+            try:
+                index = load_vector_index(index_dir, embedder)
+                sentences = SentenceTable.load(index_dir)
+                bm25 = BM25Index.load(index_dir)
+                manifest = stored
+            except Exception as exc:  # corrupt files: rebuild rather than fail
+                log.warning("index at %s unreadable (%s); rebuilding", index_dir, exc)
+                stale, index = ["(unreadable)"], None
+        if index is None:
+            log.info("building index at %s (stale: %s)", index_dir, ", ".join(stale) or "forced")
+            nodes = chunk_articles(list(articles.values()), settings.chunk_size, settings.chunk_overlap)
+            built = {}
 
-        def add_sentences_and_bm25(folder: Path) -> None:  # timed and swapped in with the index
-            built["sentences"] = SentenceTable.build(list(articles.values()), embedder)
-            built["sentences"].save(folder)
-            built["bm25"] = BM25Index.build(nodes)
-            built["bm25"].save(folder)
+            def add_sentences_and_bm25(folder: Path) -> None:  # timed and swapped in with the index
+                built["sentences"] = SentenceTable.build(list(articles.values()), embedder)
+                built["sentences"].save(folder)
+                built["bm25"] = BM25Index.build(nodes)
+                built["bm25"].save(folder)
 
-        index = build_vector_index(nodes, embedder, index_dir, expected, extra=add_sentences_and_bm25)
-        sentences, bm25 = built["sentences"], built["bm25"]
-        manifest = read_manifest(index_dir)
+            index = build_vector_index(nodes, embedder, index_dir, expected, extra=add_sentences_and_bm25)
+            sentences, bm25 = built["sentences"], built["bm25"]
+            manifest = read_manifest(index_dir)
     nodes = {nid: node for nid, node in index.docstore.docs.items() if isinstance(node, TextNode)}
     timings = {
         "corpus_ms": round((t_corpus - t0) * 1000, 1),

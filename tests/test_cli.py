@@ -89,3 +89,22 @@ def test_console_script_runs_as_a_real_process(cli_env):
                           capture_output=True, text=True, cwd=ROOT, timeout=300, env={**os.environ})
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["citations"]
+
+
+@pytest.mark.slow
+def test_two_builds_of_one_index_at_once_both_succeed(tmp_path):
+    """Two `ragqa index --rebuild` on one folder at the same time (real
+    processes): the lock beside the folder serializes them, both exit 0 and
+    the index they leave loads."""
+    from rag.knowledge_base import IndexSettings, open_knowledge_base
+
+    exe = shutil.which("ragqa", path=os.path.dirname(sys.executable))
+    cmd = ([exe] if exe else [sys.executable, "-m", "rag.cli"]) + ["index", "--rebuild", "--index-dir", str(tmp_path / "idx")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGQA_")}
+    procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    results = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in results]
+    assert all(out.startswith("index built:") for out, _ in results)
+    kb = open_knowledge_base(IndexSettings(corpus_dir=CORPUS, index_dir=tmp_path / "idx"))
+    assert not kb.rebuilt and len(kb.articles) == 5
