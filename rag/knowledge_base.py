@@ -13,6 +13,7 @@ from functools import cached_property
 import math
 from pathlib import Path
 
+import numpy as np
 from filelock import FileLock
 from llama_index.core import VectorStoreIndex
 from llama_index.core.schema import TextNode
@@ -144,6 +145,47 @@ def _stale_keys(stored: dict | None, expected: dict) -> list[str]:
     return [k for k, v in expected.items() if stored.get(k) != v]
 
 
+class IndexCheckError(ValueError):
+    """A loaded index disagrees with itself or its manifest (the caller rebuilds)."""
+
+
+def check_index(index: VectorStoreIndex, sentences: SentenceTable, bm25: BM25Index, manifest: dict,
+                articles: dict[str, Article]) -> None:
+    """Cheap consistency checks of a loaded index (a few ms), so that a file
+    that loads but is damaged triggers a rebuild instead of wrong answers or
+    errors at question time: the FAISS index holds ``n_chunks`` vectors of
+    ``dim`` floats, the docstore the same chunks, the BM25 row -> node id list
+    one id per BM25 document, all in the docstore; the sentence table one
+    ``(start, end)`` span inside its article and one unit-length vector of
+    ``dim`` floats per sentence.
+
+    Raises:
+        IndexCheckError: naming the first check that failed.
+    """
+    n, dim = manifest.get("n_chunks"), manifest.get("dim")
+    faiss_index = getattr(index.vector_store, "_faiss_index", None)
+    node_ids = {nid for nid, node in index.docstore.docs.items() if isinstance(node, TextNode)}
+    problems = []
+    if faiss_index is None or faiss_index.ntotal != n or faiss_index.d != dim or not n:
+        problems.append(f"FAISS holds {getattr(faiss_index, 'ntotal', '?')} vectors of dim "
+                        f"{getattr(faiss_index, 'd', '?')}, the manifest {n} of dim {dim}")
+    if len(node_ids) != n:
+        problems.append(f"docstore holds {len(node_ids)} chunks, the manifest {n}")
+    bm25_docs = bm25.model.scores.get("num_docs") if isinstance(getattr(bm25.model, "scores", None), dict) else None
+    if len(bm25.node_ids) != n or bm25_docs != n or not set(bm25.node_ids) <= node_ids:
+        problems.append(f"BM25 maps {len(bm25.node_ids)} rows of {bm25_docs} documents, not the {n} chunks")
+    vectors, spans = sentences.vectors, sentences.spans
+    if vectors.shape != (len(sentences.docs), dim) or spans.shape != (len(sentences.docs), 2):
+        problems.append(f"sentence table shapes {vectors.shape} / {spans.shape} for {len(sentences.docs)} sentences")
+    elif len(vectors) and not np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3):
+        problems.append("sentence vectors are not unit length")
+    elif any(doc not in articles or not 0 <= a < b <= len(articles[doc].repaired.text)
+             for doc, (a, b) in zip(sentences.docs, spans.tolist())):
+        problems.append("sentence spans point outside their articles")
+    if problems:
+        raise IndexCheckError("; ".join(problems))
+
+
 def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = False) -> KnowledgeBase:
     """Load the index for ``settings``, building it when missing or stale.
 
@@ -177,6 +219,7 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
                 sentences = SentenceTable.load(index_dir)
                 bm25 = BM25Index.load(index_dir)
                 manifest = stored
+                check_index(index, sentences, bm25, manifest, articles)
             except Exception as exc:  # corrupt files: rebuild rather than fail
                 log.warning("index at %s unreadable (%s); rebuilding", index_dir, exc)
                 stale, index = ["(unreadable)"], None

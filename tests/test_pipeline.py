@@ -110,6 +110,48 @@ def test_a_changed_corpus_file_triggers_a_rebuild(corpus_copy, tmp_path):
     assert resized.rebuilt and resized.manifest["chunk_size"] == 200
 
 
+def _faiss_of_dim_8(folder):
+    import faiss
+
+    faiss.write_index(faiss.IndexFlatIP(8), str(folder / "default__vector_store.json"))
+
+
+def _cut_node_ids(folder):
+    path = folder / "bm25" / "node_ids.txt"
+    path.write_text("\n".join(path.read_text(encoding="utf-8").split("\n")[:10]), encoding="utf-8")
+
+
+def _zero_sentence_vectors(folder):
+    import numpy as np
+
+    with np.load(folder / "sentences.npz", allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    key = next(k for k, v in arrays.items() if v.dtype == np.float32)
+    arrays[key] = np.zeros_like(arrays[key])
+    np.savez(folder / "sentences.npz", **arrays)
+
+
+def _empty_faiss(folder):
+    import faiss
+
+    faiss.write_index(faiss.IndexFlatIP(384), str(folder / "default__vector_store.json"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", [_faiss_of_dim_8, _cut_node_ids, _zero_sentence_vectors, _empty_faiss],
+                         ids=["faiss-dim-8", "bm25-ids-cut", "sentence-vectors-zeroed", "faiss-empty"])
+def test_a_damaged_but_loadable_index_is_detected_and_rebuilt(kb, index_dir, tmp_path, damage):
+    """Files that still load but disagree with the manifest (the fault probe's
+    cases of issue 14) are caught by the index self-check on open and
+    rebuilt, instead of failing or answering wrongly at question time."""
+    copy = tmp_path / "idx"
+    shutil.copytree(index_dir, copy)
+    damage(copy)
+    reopened = open_knowledge_base(IndexSettings(corpus_dir=CORPUS, index_dir=copy))
+    assert reopened.rebuilt and len(reopened.bm25.node_ids) == len(kb.nodes)
+    assert "1000" in QAPipeline(reopened, reader="off").ask("深圳人工智能基金群的規模有多大？").answer
+
+
 def test_an_unreadable_index_file_is_rebuilt_not_fatal(kb, index_dir, tmp_path):
     """A damaged index file (here sentences.npz overwritten with garbage) is
     detected on open; the index is rebuilt and answers again."""
