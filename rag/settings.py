@@ -203,19 +203,15 @@ def load_settings(config_file: Path | str | None | bool = True, **flags) -> Sett
             names the key and the file or variable it came from.
     """
     path = config_path() if config_file is True else (Path(config_file).expanduser() if config_file else None)
-    if path is not None:
-        try:
-            with open(path, "rb") as f:
-                tomllib.load(f)
-        except FileNotFoundError as exc:
-            raise ConfigError(f"config file not found: {path}") from exc
-        except (tomllib.TOMLDecodeError, OSError) as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    if path is not None and not path.is_file():  # the TOML source would read a missing file as empty
+        raise ConfigError(f"config file not found: {path}")
     _CONFIG_FILE["path"] = path
     try:
         return Settings(**{k: v for k, v in flags.items() if v is not None})
     except ValidationError as exc:
         raise ConfigError(_explain(exc, path, flags)) from None
+    except (tomllib.TOMLDecodeError, OSError) as exc:  # raised by the TOML source, which reads the file once
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
     finally:
         _CONFIG_FILE.pop("path", None)
 

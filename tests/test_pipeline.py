@@ -110,10 +110,14 @@ def test_a_changed_corpus_file_triggers_a_rebuild(corpus_copy, tmp_path):
     assert resized.rebuilt and resized.manifest["chunk_size"] == 200
 
 
-def _faiss_of_dim_8(folder):
+def _empty_faiss(folder, dim=384):
     import faiss
 
-    faiss.write_index(faiss.IndexFlatIP(8), str(folder / "default__vector_store.json"))
+    faiss.write_index(faiss.IndexFlatIP(dim), str(folder / "default__vector_store.json"))
+
+
+def _faiss_of_dim_8(folder):
+    _empty_faiss(folder, dim=8)
 
 
 def _cut_node_ids(folder):
@@ -129,12 +133,6 @@ def _zero_sentence_vectors(folder):
     key = next(k for k, v in arrays.items() if v.dtype == np.float32)
     arrays[key] = np.zeros_like(arrays[key])
     np.savez(folder / "sentences.npz", **arrays)
-
-
-def _empty_faiss(folder):
-    import faiss
-
-    faiss.write_index(faiss.IndexFlatIP(384), str(folder / "default__vector_store.json"))
 
 
 @pytest.mark.slow
