@@ -74,6 +74,10 @@ EXAMPLES = [
     "Which companies founded the Bay Area AI industry innovation alliance?",
 ]
 
+#: The request queue: up to four answers at once, so one reader waiting on a
+#: slow LLM never holds up another's answer; each LLM backend generates one
+#: answer at a time (rag.backends.generative), bounded by its deadline.
+QUEUE_SETTINGS = {"default_concurrency_limit": 4}
 PAGE_CSS = """
 #sources-col { min-width: 320px; }
 """
@@ -242,6 +246,7 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
             inputs=[box, chatbot, questions, backend],
             outputs=[box, chatbot, sources, notice, questions],
             show_progress="minimal",
+            api_name="answer",
         )
         backend.change(pick_backend, inputs=[backend], outputs=[notice], show_progress="hidden")
         clear_btn.click(clear, outputs=[chatbot, sources, notice, questions, box], queue=False)
@@ -304,7 +309,7 @@ def serve(
                                reader_dtype=reader_dtype)
     app = build_app(pipeline, default_backend=backend,
                     backend_options={**(other_backend_options or {}), backend: backend_options or {}})
-    app.queue(default_concurrency_limit=1)
+    app.queue(**QUEUE_SETTINGS)
     try:
         app.launch(
             server_name=host,

@@ -47,113 +47,21 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.chunking import chunk_articles
-from rag.corpus import METADATA_FILE, Article, CorpusError, corpus_files
+from rag.corpus import CorpusError
+from rag.crud_news import (DATA_GLOB, DEFAULT_DATA, DISTRACTOR_PREFIX, NewsLine, Selection, select_distractors,
+                           write_corpus)
 from rag.evaluation.gold import load_gold
 from rag.evaluation.runner import AppSystem, evaluate
-from rag.knowledge_base import DEFAULT_CORPUS, IndexSettings, open_knowledge_base
+from rag.knowledge_base import IndexSettings, open_knowledge_base
 from rag.settings import load_settings
-from rag.ocr_repair import repair
 from rag.pipeline import QAPipeline
 from rag.retrieval import DEFAULT_RETRIEVER, TOP_K
-
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "crud-news"
-DATA_GLOB = "documents_*.txt"
-BODY_MARK = "正文："
-DISTRACTOR_PREFIX = "crud_"
-
-
-@dataclass
-class NewsLine:
-    """One CRUD-RAG article: where it comes from and its body text."""
-
-    file: str
-    line: int  # 1-based line number in ``file``
-    text: str  # the part after 正文：
-
-
-@dataclass
-class Selection:
-    """The distractors chosen for one run, in order, and the lines passed over."""
-
-    used: list[NewsLine]
-    skipped: list[tuple[NewsLine, str]] = field(default_factory=list)  # (line, why)
-
-
-def read_news(data_dir: Path):
-    """Yield every article of the data folder as a :class:`NewsLine`, files in
-    name order, lines in file order (lines without 正文： are ignored)."""
-    for path in sorted(Path(data_dir).glob(DATA_GLOB)):
-        with path.open(encoding="utf-8") as fh:
-            for no, line in enumerate(fh, start=1):
-                _, mark, body = line.rstrip("\n").partition(BODY_MARK)
-                if mark and body.strip():
-                    yield NewsLine(path.name, no, body)
-
-
-def distractor_name(i: int) -> str:
-    """File name of the ``i``-th distractor (1-based), e.g. ``crud_00001.txt``."""
-    return f"{DISTRACTOR_PREFIX}{i:05d}.txt"
-
-
-def unindexable_reason(text: str, name: str) -> str | None:
-    """Why the project's index build would fail on a file ``name`` holding
-    ``text`` (None: it would not): no text left after
-    ``rag.ocr_repair.repair`` (load_corpus raises CorpusError), or an
-    exception from ``rag.chunking.chunk_articles`` at the default chunk
-    settings (the file name matters: llama-index subtracts the length of the
-    document's metadata, ``doc: <name>``, from the chunk size)."""
-    repaired = repair(text)
-    if not repaired.text.strip():
-        return "no text left after OCR repair (CorpusError)"
-    article = Article(doc=name, path=Path(name), repaired=repaired, title="", newspaper="", date=None, script="zh-Hans")
-    try:
-        chunk_articles([article])
-    except (ValueError, RuntimeError) as exc:  # SentenceSplitter's ValueError; chunk_articles' RuntimeError
-        return f"chunker fails: {type(exc).__name__}: {exc}"
-    return None
-
-
-def select_distractors(data_dir: Path, n: int, keep_unindexable: bool = False) -> Selection:
-    """The first ``n`` articles of the data folder, passing over (and
-    recording, with the reason) those the project cannot index (see
-    :func:`unindexable_reason`) unless ``keep_unindexable``.
-
-    Raises:
-        ValueError: the folder holds fewer than ``n`` usable articles.
-    """
-    sel = Selection([])
-    if n <= 0:
-        return sel
-    for item in read_news(data_dir):
-        why = None if keep_unindexable else unindexable_reason(item.text, distractor_name(len(sel.used) + 1))
-        if why is None:
-            sel.used.append(item)
-            if len(sel.used) == n:
-                return sel
-        else:
-            sel.skipped.append((item, why))
-    raise ValueError(f"{data_dir} has only {len(sel.used)} usable articles, {n} asked for")
-
-
-def write_corpus(folder: Path, distractors: list[NewsLine], project_corpus: Path = DEFAULT_CORPUS) -> None:
-    """The project's articles and metadata.json (byte copies) plus one UTF-8
-    file per distractor, ``crud_00001.txt``... (sorted after the project's
-    files)."""
-    folder.mkdir(parents=True)
-    for path in corpus_files(project_corpus):
-        shutil.copyfile(path, folder / path.name)
-    if (project_corpus / METADATA_FILE).is_file():
-        shutil.copyfile(project_corpus / METADATA_FILE, folder / METADATA_FILE)
-    for i, d in enumerate(distractors, start=1):
-        (folder / distractor_name(i)).write_text(d.text + "\n", encoding="utf-8")
 
 
 def folder_bytes(folder: Path) -> int:
@@ -219,14 +127,15 @@ def distractor_stats(rep: dict, system: RecordingSystem, answerable: set[str], t
     return {"top5": top5, "above_relevant": above, "cited": cited, "cases": cases, "cited_cases": cited_cases}
 
 
-def measure(n: int, selection: Selection, work: Path, gold: Path, limit: int | None) -> dict:
+def measure(n: int, selection: Selection, work: Path, gold: Path, limit: int | None, threads: int | None = None) -> dict:
     """Build the corpus and index for ``n`` distractors under ``work`` and
-    evaluate it. Returns the row's numbers (seconds, bytes, MiB, rates)."""
+    evaluate it (``threads``: torch threads while embedding; None: one per
+    core). Returns the row's numbers (seconds, bytes, MiB, rates)."""
     corpus, index = work / f"corpus_{n}", work / f"index_{n}"
     write_corpus(corpus, selection.used[:n])
     settings = IndexSettings(corpus_dir=corpus, index_dir=index, cache_dir=load_settings().cache_dir)
     t0 = time.perf_counter()
-    kb = open_knowledge_base(settings, rebuild=True)
+    kb = open_knowledge_base(settings, rebuild=True, progress=False, threads=threads)
     build_s = time.perf_counter() - t0
     print(f"[N={n}] built in {build_s:.1f} s {kb.timings_ms}: {len(kb.articles)} articles, {len(kb.nodes)} chunks, "
           f"{len(kb.sentences.docs)} sentences", file=sys.stderr, flush=True)
@@ -400,7 +309,7 @@ def main() -> int:
     ap.add_argument("--gold", type=Path, default=ROOT / "eval" / "gold.jsonl")
     ap.add_argument("--out", type=Path, default=ROOT / "eval" / "results" / "scale_benchmark.md")
     ap.add_argument("--limit", type=int, default=None, help="evaluate only the first LIMIT gold items")
-    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: one per core)")
     ap.add_argument("--keep-unindexable", action="store_true",
                     help="do not pass over data lines the project's loader rejects (reproduces the CorpusError)")
     args = ap.parse_args()
@@ -420,7 +329,7 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="ragqa-scale-", dir="/tmp") as tmp:
         for n in sizes:
-            rows.append(measure(n, selection, Path(tmp), args.gold, args.limit))
+            rows.append(measure(n, selection, Path(tmp), args.gold, args.limit, args.threads))
     sections = (header(args, selection, args.data, load_start, code), table(rows), cases_section(rows), cited_section(rows),
                 changes_section(rows))
     text = "\n\n".join(x for x in sections if x) + "\n"

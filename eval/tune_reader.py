@@ -14,11 +14,13 @@ for each candidate refusal score:
   folds, measured on the fifth): the figure to expect on new questions.
 
 Candidate scores: the reader alone; the reader plus w x the lexical answerability;
-the reader minus 100 when a lexical penalty fired ("penalty" rows): a
-threshold t on it refuses when the reader scores below t, or when a penalty
-fired and the reader scores below t + 100 (rag.answerability's
-REFUSAL_THRESHOLD and PENALTY_OVERRIDE). The chosen values live in
-rag/answerability.py; the README quotes this script's output.
+the reader minus 100 when a lexical penalty fired ("penalty" rows, a hard veto).
+The last row is the form that ships (rag.answerability): per script group,
+refuse when the reader scores below REFUSAL_THRESHOLD, or when a lexical
+penalty fired and the reader scores below PENALTY_OVERRIDE (a reader sure of
+its span overrides a lexical doubt); both are chosen together on a grid of
+the dev scores. The chosen values live in rag/answerability.py; the README
+quotes this script's output.
 """
 
 from __future__ import annotations
@@ -132,6 +134,52 @@ def cross_validated(rows, score, max_false: float, per_script: bool = False, fol
     return ok / max(1, n_un), false / max(1, n_an)
 
 
+def override_refuses(r, threshold: float, override: float) -> bool:
+    """The shipped rule (rag.answerability.assess) on one row."""
+    if not r["focus_ok"] or r["reader"] < threshold:
+        return True
+    return bool(r["penalties"]) and r["reader"] < override
+
+
+def best_override_pair(rows, max_false: float) -> tuple[float, float]:
+    """(threshold, override) with the most correct refusals at most
+    ``max_false`` false ones (ties: fewer false refusals), over a grid of
+    midpoints between the rows' reader scores."""
+    values = sorted({r["reader"] for r in rows})
+    grid = sorted({-50.0, 99.0, *((a + b) / 2 for a, b in zip(values, values[1:]))})
+    best, pair = (-1.0, 1.0), (grid[0], grid[0])
+    for override in grid:
+        for threshold in (t for t in grid if t <= override):
+            ok, false = rates(rows, lambda r: override_refuses(r, threshold, override))
+            if false <= max_false and (ok, -false) > (best[0], -best[1]):
+                best, pair = (ok, false), (threshold, override)
+    return pair
+
+
+def override_pairs(rows, max_false: float) -> dict[str, tuple[float, float]]:
+    """:func:`best_override_pair` per script group."""
+    return {g: best_override_pair([r for r in rows if _group(r) == g], max_false) for g in ("zh", "en")}
+
+
+def cross_validated_override(rows, max_false: float, folds: int = 5, seed: int = 0) -> tuple[float, float]:
+    """The shipped rule's (correct, false) refusals, pairs chosen on four folds, measured on the fifth."""
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    refused = {}
+    for f in range(folds):
+        held = set(order[f::folds])
+        pairs = override_pairs([rows[i] for i in order if i not in held], max_false)
+        for i in held:
+            refused[i] = override_refuses(rows[i], *pairs[_group(rows[i])])
+    return _rates_by_index(rows, refused)
+
+
+def _rates_by_index(rows, refused: dict[int, bool]) -> tuple[float, float]:
+    un = [i for i, r in enumerate(rows) if not r["answerable"]]
+    an = [i for i, r in enumerate(rows) if r["answerable"]]
+    return sum(refused[i] for i in un) / max(1, len(un)), sum(refused[i] for i in an) / max(1, len(an))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gold", default="eval/gold.jsonl")
@@ -180,6 +228,12 @@ def main() -> int:
             cv_ok, cv_false = cross_validated(rows, score, args.max_false, per_script)
             label = name + (", per-script thresholds" if per_script else "")
             print(f"| {label} | {ts['zh']:.3f} / {ts['en']:.3f} | {ok:.3f} / {false:.3f} | {cv_ok:.3f} / {cv_false:.3f} |")
+    pairs = override_pairs(rows, args.max_false)
+    ok, false = rates(rows, lambda r: override_refuses(r, *pairs[_group(r)]))
+    cv_ok, cv_false = cross_validated_override(rows, args.max_false)
+    print(f"| reader, any penalty unless the reader reaches the override, per-script (shipped form) | "
+          f"{pairs['zh'][0]:.3f} / {pairs['en'][0]:.3f} (override {pairs['zh'][1]:.3f} / {pairs['en'][1]:.3f}) | "
+          f"{ok:.3f} / {false:.3f} | {cv_ok:.3f} / {cv_false:.3f} |")
     return 0
 
 

@@ -1,11 +1,13 @@
 """``ragqa``: build the index, ask questions, run the UI and the eval.
 
-    ragqa index [--rebuild]
+    ragqa index [--rebuild] [--json] [--threads N]
     ragqa ask "QUESTION" [--json] [--k N] [--backend NAME] [--retriever NAME]
     ragqa ui [--host H] [--port P]            (python ui.py takes the same arguments)
+    ragqa serve [--host H] [--port P]         (the OpenAI-compatible HTTP API, rag.api)
     ragqa eval --gold eval/gold.jsonl [--compare] [--out DIR] [--json]
     ragqa backends [--json]
     ragqa config [--json]
+    ragqa bench ingest [--docs N] [--threads N] [--json]   (build speed against the raw model)
 
 Flags default to None: a flag given wins, otherwise rag.settings resolves
 the environment, the config file and the defaults (one path for all).
@@ -22,12 +24,12 @@ import logging
 import sys
 from pathlib import Path
 
-from .backends import DEFAULT_BACKEND, BackendError, available_backends, fallback_notice, get_backend
-from .backends.base import BackendOptionError
+from .backends import DEFAULT_BACKEND, BackendError, available_backends, backend_class, fallback_notice, get_backend
+from .backends.base import BackendOptionError, redact
 from .corpus import CorpusError
 from .reader import ReaderError
 from .retrieval import DEFAULT_RETRIEVER, RETRIEVERS, TOP_K
-from .settings import Settings, load_settings, quiet_libraries
+from .settings import ConfigError, Settings, load_settings, quiet_libraries
 from .text import QuestionError
 
 #: The MRC training data (CMRC 2018, DRCD) beside the project checkout.
@@ -37,10 +39,11 @@ EXIT_USAGE = 2
 
 
 #: Settings fields a command-line flag can set (rag.settings.Settings).
-SETTING_FLAGS = ("corpus", "index_dir", "embed_model", "backend", "retriever", "k", "reader", "reader_dtype", "host", "port")
-#: Backend option flags: flag attribute -> (backend, option).
+SETTING_FLAGS = ("corpus", "index_dir", "embed_model", "backend", "retriever", "k", "reader", "reader_dtype", "host", "port",
+                 "api_host", "api_port")
+#: Backend option flags: flag attribute -> (backend, option); "*": every backend that has the option.
 OPTION_FLAGS = {"gguf": ("llamacpp", "gguf"), "base_url": ("openai", "base_url"), "llm_model": ("openai", "model"),
-                "timeout": ("openai", "timeout")}
+                "timeout": ("openai", "timeout"), "deadline": ("*", "deadline")}
 
 
 def resolve(args) -> Settings:
@@ -60,7 +63,15 @@ def resolve(args) -> Settings:
 
 def _option_flags(args, backend: str) -> dict:
     """The backend-option flags given for ``backend`` (OPTION_FLAGS)."""
-    return {option: getattr(args, attr, None) for attr, (name, option) in OPTION_FLAGS.items() if name == backend}
+    def takes(name: str, option: str) -> bool:
+        if name != "*":
+            return name == backend
+        try:
+            return option in backend_class(backend).Options.model_fields
+        except (ValueError, BackendError):  # unknown or not installed: reported where it is built
+            return False
+
+    return {option: getattr(args, attr, None) for attr, (name, option) in OPTION_FLAGS.items() if takes(name, option)}
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -82,7 +93,9 @@ def _pipeline_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--gguf", default=None, help="llamacpp: GGUF model file (default: $RAGQA_GGUF or the offline model)")
     g.add_argument("--base-url", default=None, help="openai: server URL, e.g. http://127.0.0.1:11434/v1 (default: $RAGQA_OPENAI_BASE_URL)")
     g.add_argument("--llm-model", default=None, help="openai: model name (default: $RAGQA_OPENAI_MODEL)")
-    g.add_argument("--timeout", type=float, default=None, help="openai: seconds to wait for the server (default: $RAGQA_OPENAI_TIMEOUT)")
+    g.add_argument("--timeout", type=float, default=None, help="openai: seconds to wait for each read from the server (default: $RAGQA_OPENAI_TIMEOUT)")
+    g.add_argument("--deadline", type=float, default=None, help="LLM backends: seconds a whole answer may take before the "
+                   "extractive answer replaces it (default: $RAGQA_<BACKEND>_DEADLINE or 120)")
 
 
 def ui_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -118,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="build (or check) the index")
     _common(p)
-    p.add_argument("--rebuild", action="store_true", help="rebuild even when up to date")
+    p.add_argument("--rebuild", action="store_true", help="re-embed every document, even when up to date")
+    p.add_argument("--json", action="store_true", help="print one JSON object (last line) and no progress bar")
+    p.add_argument("--threads", type=int, default=None, help="torch threads while embedding (default: one per core)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", help="answer one question with citations")
@@ -131,6 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     ui_arguments(sub.add_parser("ui", help="serve the Gradio chat UI (same as python ui.py)"))
+
+    p = sub.add_parser("serve", help="serve the OpenAI-compatible HTTP API (/v1/chat/completions, /v1/models)")
+    _common(p)
+    _pipeline_options(p)
+    p.add_argument("--host", dest="api_host", default=None, help="default: $RAGQA_API_HOST or 127.0.0.1")
+    p.add_argument("--port", dest="api_port", type=int, default=None, help="default: $RAGQA_API_PORT or 8000 (0: any free port)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", help="answer-quality eval on a gold file")
     _common(p)
@@ -164,19 +186,59 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("config", help="print the resolved settings (flags > environment > config file > defaults)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser("bench", help="benchmarks")
+    bench = p.add_subparsers(dest="bench", required=True)
+    p = bench.add_parser("ingest", help="build an index of the articles + CRUD news in a temporary folder, "
+                         "timed against plain sentence-transformers on the same texts")
+    p.add_argument("--docs", type=int, default=None, help="CRUD news articles to add (default: 500)")
+    p.add_argument("--data", default=None, help="the CRUD-RAG news folder (default: ../shared/data/crud-news)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: one per core)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (last line) and no progress bar")
+    p.set_defaults(func=cmd_bench_ingest)
     return parser
 
 
 def cmd_index(args) -> int:
-    """``ragqa index``: build or check the index; prints one summary line."""
+    """``ragqa index``: build, update or check the index; prints one summary
+    line, or with ``--json`` one object: ``added``, ``updated``, ``removed``,
+    ``unchanged`` (documents), ``chunks_embedded``, ``sentences_embedded``,
+    ``seconds`` (the whole command's open time), ``build_seconds``,
+    ``full_rebuild`` (why everything was embedded, or null), ``state``
+    (``built``, ``updated``, ``up to date``), ``docs``, ``chunks``."""
     from .knowledge_base import open_knowledge_base
 
-    kb = open_knowledge_base(args.settings.index_settings(), rebuild=args.rebuild)
-    m = kb.manifest
-    state = "built" if kb.rebuilt else "up to date"
+    kb = open_knowledge_base(args.settings.index_settings(), rebuild=args.rebuild, progress=False if args.json else None,
+                             threads=args.threads)
+    m, u = kb.manifest, kb.update
+    state = "up to date" if not kb.rebuilt else "built" if u.full_rebuild else "updated"
+    seconds = round(sum(kb.timings_ms.values()) / 1000, 2)
+    if args.json:
+        print(json.dumps({**u.to_json(), "seconds": seconds, "build_seconds": u.seconds, "state": state,
+                          "docs": len(kb.articles), "chunks": m["n_chunks"]}, ensure_ascii=False))
+        return 0
     print(f"index {state}: {m['n_chunks']} chunks from {len(kb.articles)} articles, model {m['embed_model']}, "
-          f"chunk {m['chunk_size']}/{m['chunk_overlap']} chars; build {m.get('build_seconds')} s; "
-          f"open {sum(kb.timings_ms.values()) / 1000:.1f} s")
+          f"chunk {m['chunk_size']}/{m['chunk_overlap']} chars; {u.added} added, {u.updated} updated, {u.removed} removed, "
+          f"{u.unchanged} unchanged; {u.chunks_embedded} chunks and {u.sentences_embedded} sentences embedded; "
+          f"open {seconds:.1f} s")
+    return 0
+
+
+def cmd_bench_ingest(args) -> int:
+    """``ragqa bench ingest``: see rag.ingest_bench; prints a summary, or
+    with ``--json`` one object (last line)."""
+    from .crud_news import DEFAULT_DATA
+    from .ingest_bench import DEFAULT_DOCS, run_ingest_bench
+
+    s = args.settings
+    result = run_ingest_bench(DEFAULT_DOCS if args.docs is None else args.docs, Path(args.data or DEFAULT_DATA),
+                              threads=args.threads, progress=False if args.json else None, embed_model=s.embed_model,
+                              cache_dir=s.cache_dir)
+    if not args.json:
+        print(f"{result['docs']} docs, {result['chunks']} chunks, {result['texts_embedded']} texts embedded in "
+              f"{result['seconds']} s ({result['texts_per_s']} texts/s, {result['docs_per_s']} docs/s); plain "
+              f"sentence-transformers fp32: {result['raw_fp32_texts_per_s']} texts/s; efficiency {result['efficiency']}")
+    print(json.dumps(result, ensure_ascii=False))
     return 0
 
 
@@ -191,20 +253,20 @@ def _print_answer(ans) -> None:
     if ans.citations:
         print("\nSources:")
         for c in ans.citations:
-            where = " · ".join(x for x in (c.newspaper, c.date or "") if x)
-            print(f"[{c.n}] {c.title}{' — ' + where if where else ''} ({c.doc}, chars {c.start}-{c.end})")
+            print(c.source_line())
             print(f"    「{c.quote}」")
 
 
 def cmd_ask(args) -> int:
     """``ragqa ask``: answer one question (text, ``--json`` or ``--stream``)."""
-    from .knowledge_base import open_knowledge_base
-    from .pipeline import QAPipeline
+    from .text import clean_question
 
-    s = args.settings
+    clean_question(args.question)  # a bad question fails before any model loads
+    for i, earlier in enumerate(args.history or [], 1):
+        if earlier and earlier.strip():
+            clean_question(earlier, f"earlier question {i}")
     backend, notice = _make_backend(args)
-    qa = QAPipeline(open_knowledge_base(s.index_settings()), retriever=s.retriever, backend=backend, k=s.k, reader=s.reader,
-                    reader_dtype=s.reader_dtype)
+    qa = _open_pipeline(args, backend)
     ans, streamed = None, False
     for item in qa.ask_stream(args.question, history=args.history):
         if isinstance(item, str):
@@ -229,8 +291,7 @@ def cmd_ui(args) -> int:
     import ui
 
     s = args.settings
-    others = {name: s.backend_options(name, **_option_flags(args, name)) for name in available_backends()
-              if name != s.backend}
+    others = _other_backend_options(args)
     try:
         ui.serve(settings=s.index_settings(), host=s.host, port=s.port, backend=s.backend, retriever=s.retriever, k=s.k,
                  backend_options=args.backend_options, reader=s.reader, other_backend_options=others,
@@ -238,6 +299,50 @@ def cmd_ui(args) -> int:
     except KeyboardInterrupt:
         return 0
     except ui.ServeError as exc:
+        print(f"ragqa: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+def _open_pipeline(args, backend):
+    """The pipeline of ``ragqa ask`` and ``ragqa serve`` on the resolved settings, answering with ``backend``.
+
+    Raises:
+        CorpusError, EmbeddingModelError, ReaderError: see rag.pipeline.QAPipeline.
+    """
+    from .knowledge_base import open_knowledge_base
+    from .pipeline import QAPipeline
+
+    s = args.settings
+    return QAPipeline(open_knowledge_base(s.index_settings()), retriever=s.retriever, backend=backend, k=s.k, reader=s.reader,
+                      reader_dtype=s.reader_dtype)
+
+
+def _other_backend_options(args) -> dict[str, dict]:
+    """Per backend name other than the configured one, the options it is built with when picked (UI, API model)."""
+    s = args.settings
+    return {name: s.backend_options(name, **_option_flags(args, name)) for name in available_backends() if name != s.backend}
+
+
+def cmd_serve(args) -> int:
+    """``ragqa serve``: the OpenAI-compatible HTTP API (rag.api) until interrupted."""
+    from .api import ServeError, serve
+
+    s = args.settings
+
+    def load():
+        backend, notice = _make_backend(args)
+        if notice:
+            print(f"ragqa: {notice}", file=sys.stderr)
+        return _open_pipeline(args, backend)
+
+    try:
+        serve(load, host=s.api_host, port=s.api_port, api_key=s.api_key.get_secret_value() if s.api_key else None,
+              backend_options={**_other_backend_options(args), s.backend: args.backend_options},
+              log_level="info" if args.verbose else "warning")
+    except KeyboardInterrupt:
+        return 0
+    except ServeError as exc:
         print(f"ragqa: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return 0
@@ -281,7 +386,7 @@ def cmd_config(args) -> int:
     from .settings import config_path
 
     s = args.settings
-    data = {"config_file": str(config_path() or ""), **json.loads(s.model_dump_json()),
+    data = {"config_file": str(config_path() or ""), **json.loads(s.model_dump_json()), "api_key": "***" if s.api_key else None,
             "backend_options": {k: ("***" if "key" in k else v) for k, v in args.backend_options.items()}}
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=1))
@@ -306,18 +411,37 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         return 0
     except (QuestionError, CorpusError, BackendError, ReaderError, ValueError, FileNotFoundError) as exc:  # GoldFileError is a ValueError
-        print(f"ragqa: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _report_error(args, exc, EXIT_USAGE)
     except Exception as exc:  # noqa: BLE001 - one line, not a traceback
         from embeddings.model import EmbeddingModelError
 
         if isinstance(exc, EmbeddingModelError):
-            print(f"ragqa: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+            return _report_error(args, exc, EXIT_USAGE)
         if args.verbose:
             raise
-        print(f"ragqa: unexpected error: {type(exc).__name__}: {exc} (run with -v for details)", file=sys.stderr)
-        return 1
+        return _report_error(args, exc, 1)
+
+
+#: Error kinds under --json ("type" of the error object).
+_ERROR_TYPES = {ConfigError: "config_error", QuestionError: "invalid_question", CorpusError: "corpus_error", BackendError: "backend_error",
+                ReaderError: "reader_error", FileNotFoundError: "file_not_found", ValueError: "invalid_value"}
+
+
+def _report_error(args, exc: Exception, status: int) -> int:
+    """One line on stderr, or with ``--json`` one JSON object on stdout
+    (``{"error": {"message", "type"}}``); returns ``status``."""
+    if status != EXIT_USAGE:
+        message = f"unexpected error: {type(exc).__name__}: {exc} (run with -v for details)"
+        kind = "internal_error"
+    else:
+        message = str(exc)
+        kind = next((k for cls, k in _ERROR_TYPES.items() if isinstance(exc, cls)), "error")
+    message = redact(message)
+    if getattr(args, "json", False):
+        print(json.dumps({"error": {"message": message, "type": kind}}, ensure_ascii=False))
+    else:
+        print(f"ragqa: {'' if status != EXIT_USAGE else 'error: '}{message}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

@@ -3,13 +3,21 @@ indexing, with optional metadata from ``metadata.json``.
 
 Files are read as bytes and decoded as strict UTF-8, and never modified:
 citations point into them.
+
+The loader trusts nothing in the folder: a symlink (or any path) that
+leads outside it is refused; an empty, binary (NUL bytes), non-UTF-8,
+unreadable or word-less (punctuation only) file is skipped; a malformed
+``metadata.json`` is ignored. Each gets one warning line (logger
+``rag.corpus``) and is listed in :attr:`Corpus.skipped`; the rest is
+indexed. Only a folder with nothing usable is an error.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .ocr_repair import RepairedText, repair
@@ -18,9 +26,44 @@ from .script import Script, detect_script
 CORPUS_SUFFIXES = (".txt", ".md")
 METADATA_FILE = "metadata.json"
 
+log = logging.getLogger(__name__)
+
 
 class CorpusError(ValueError):
     """The corpus folder or one of its files cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A corpus file that was not indexed, and why (one line)."""
+
+    name: str
+    reason: str
+
+
+@dataclass
+class Corpus:
+    """What :func:`load_corpus` read: the articles (sorted by file name) and
+    the files it skipped. Iterates, indexes and sizes like ``articles``."""
+
+    articles: list = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter(self.articles)
+
+    def __len__(self) -> int:
+        return len(self.articles)
+
+    def __getitem__(self, i):
+        return self.articles[i]
+
+
+def _skip(skipped: list[SkippedFile] | None, name: str, reason: str) -> None:
+    """Record a skipped file; warn when the caller collects them (``skipped`` given)."""
+    if skipped is not None:
+        log.warning("skipped %s: %s", name, reason)
+        skipped.append(SkippedFile(name, reason))
 
 
 @dataclass
@@ -49,8 +92,12 @@ class Article:
         return self.repaired.original
 
 
-def corpus_files(folder: Path) -> list[Path]:
-    """The indexable files of ``folder``, sorted by name.
+def corpus_files(folder: Path, skipped: list[SkippedFile] | None = None) -> list[Path]:
+    """The ``.txt``/``.md`` files of ``folder``, sorted by name: regular
+    files whose real path lies inside the folder. A symlink or other entry
+    leading outside it (``passwd.txt -> /etc/passwd``) is refused: added to
+    ``skipped`` with a warning when a list is given, silently left out
+    otherwise.
 
     Raises:
         CorpusError: the folder is missing, not a folder, or has no
@@ -61,9 +108,19 @@ def corpus_files(folder: Path) -> list[Path]:
         raise CorpusError(f"corpus folder not found: {folder}")
     if not folder.is_dir():
         raise CorpusError(f"corpus path is not a folder: {folder}")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES)
-    if not files:
+    root = folder.resolve()
+    candidates = sorted(p for p in folder.iterdir() if p.suffix.lower() in CORPUS_SUFFIXES)
+    if not candidates:
         raise CorpusError(f"corpus folder {folder} has no .txt or .md files")
+    files = []
+    for p in candidates:
+        real = p.resolve()
+        if not real.is_relative_to(root):
+            _skip(skipped, p.name, f"it leads outside the corpus folder (to {real}); not read")
+        elif not real.is_file():
+            _skip(skipped, p.name, "not a regular file")
+        else:
+            files.append(p)
     return files
 
 
@@ -76,23 +133,35 @@ def corpus_fingerprint(folder: Path) -> str:
     h = hashlib.sha256()
     files = corpus_files(folder)
     meta = Path(folder) / METADATA_FILE
-    for p in files + ([meta] if meta.is_file() else []):
+    meta_inside = meta.is_file() and meta.resolve().is_relative_to(Path(folder).resolve())
+    for p in files + ([meta] if meta_inside else []):
         h.update(p.name.encode() + b"\0")
-        h.update(p.read_bytes())
+        try:
+            h.update(p.read_bytes())
+        except OSError:  # skipped by load_corpus; its name still counts
+            h.update(b"\0unreadable")
         h.update(b"\0")
     return h.hexdigest()
 
 
 def _read_metadata(folder: Path) -> dict:
+    """metadata.json's entries by file name; {} (with a warning) when it is
+    missing, outside the folder or malformed: titles then come from the
+    articles' headings."""
     path = folder / METADATA_FILE
     if not path.is_file():
         return {}
+    if not path.resolve().is_relative_to(folder.resolve()):
+        log.warning("ignored %s: it leads outside the corpus folder", METADATA_FILE)
+        return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorpusError(f"{path} is not valid UTF-8 JSON: {exc}") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        log.warning("ignored %s: not valid UTF-8 JSON (%s)", METADATA_FILE, exc)
+        return {}
     if not isinstance(data, dict):
-        raise CorpusError(f"{path} must hold a JSON object keyed by file name")
+        log.warning("ignored %s: it must hold a JSON object keyed by file name", METADATA_FILE)
+        return {}
     return {k: v for k, v in data.items() if isinstance(v, dict)}
 
 
@@ -100,9 +169,16 @@ def read_text_file(path: Path) -> str:
     """Strict UTF-8 read (a leading BOM is kept, so offsets stay exact).
 
     Raises:
-        CorpusError: the file is not UTF-8 or is empty; the message names it.
+        CorpusError: the file cannot be read, holds NUL bytes (binary), is not
+            UTF-8, is empty or has no letters or digits; the message names it.
     """
-    raw = Path(path).read_bytes()
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"{path.name} cannot be read ({exc.strerror or exc})") from exc
+    if b"\0" in raw:
+        raise CorpusError(f"{path.name} is a binary file (it holds NUL bytes), not text")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -112,27 +188,38 @@ def read_text_file(path: Path) -> str:
         ) from exc
     if not text.strip():
         raise CorpusError(f"{path.name} is empty")
+    if not any(ch.isalnum() for ch in text):
+        raise CorpusError(f"{path.name} has no words (only punctuation or symbols)")
     return text
 
 
-def load_corpus(folder: Path) -> list[Article]:
-    """Read and repair every article of ``folder``.
+def load_corpus(folder: Path) -> Corpus:
+    """Read and repair every usable article of ``folder``; skip the rest
+    with one warning each (see the module docstring).
+
+    Returns:
+        :class:`Corpus`: the articles, sorted by file name, and the skipped files.
 
     Raises:
-        CorpusError: missing/empty folder, a non-UTF-8 or empty file, a broken
-            metadata.json. Nothing is indexed from a corpus with a bad file.
+        CorpusError: missing folder, no ``.txt``/``.md`` file, or no usable
+            article among them (the message counts the skipped files).
     """
     folder = Path(folder)
     meta = _read_metadata(folder)
-    articles = []
-    for path in corpus_files(folder):
-        text = read_text_file(path)
+    corpus = Corpus()
+    for path in corpus_files(folder, corpus.skipped):
+        try:
+            text = read_text_file(path)
+        except CorpusError as exc:
+            _skip(corpus.skipped, path.name, str(exc).removeprefix(f"{path.name} "))
+            continue
         repaired = repair(text)
         if not repaired.text.strip():
-            raise CorpusError(f"{path.name} has no indexable text after OCR repair")
+            _skip(corpus.skipped, path.name, "no indexable text after OCR repair")
+            continue
         m = meta.get(path.name, {})
         first_heading = repaired.headings[0][1] if repaired.headings else repaired.text[:30]
-        articles.append(
+        corpus.articles.append(
             Article(
                 doc=path.name,
                 path=path.resolve(),
@@ -143,4 +230,7 @@ def load_corpus(folder: Path) -> list[Article]:
                 script=m.get("script") or detect_script(repaired.text),
             )
         )
-    return articles
+    if not corpus.articles:
+        reasons = "; ".join(f"{f.name}: {f.reason}" for f in corpus.skipped[:3])
+        raise CorpusError(f"corpus folder {folder} has no usable article ({len(corpus.skipped)} skipped: {reasons})")
+    return corpus

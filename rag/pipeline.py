@@ -136,8 +136,8 @@ class QAPipeline:
         """The question retrieval uses: a follow-up completed from the
         history (rag.followup), an English question with the Chinese terms it
         names (rag.crosslingual)."""
-        standalone = standalone_question(question, [clean_question(h) for h in history or [] if h and h.strip()],
-                                         vocabulary=self.kb.keyword_idf)
+        earlier = [clean_question(h, f"earlier question {i}") for i, h in enumerate(history or [], 1) if h and h.strip()]
+        standalone = standalone_question(question, earlier, vocabulary=self.kb.keyword_idf)
         if detect_script(question) == "en":
             standalone = with_chinese_terms(standalone, self.kb.english_expander)
         return standalone

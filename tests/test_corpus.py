@@ -1,4 +1,6 @@
-"""Corpus loading: the copy is byte-identical, bad folders and files get clear errors."""
+"""Corpus loading: the copy is byte-identical; a bad file is skipped with a
+warning naming it and why, the rest is indexed; a folder with nothing usable
+is a clear error."""
 
 import hashlib
 import json
@@ -37,10 +39,30 @@ def test_markdown_files_are_indexed_too(corpus_copy):
     assert "extra.md" in {a.doc for a in load_corpus(corpus_copy)}
 
 
-def test_non_utf8_file_is_named_in_the_error(corpus_copy):
+GOOD = {p.name for p in CORPUS.glob("*.txt")}
+
+
+def test_the_loader_trusts_nothing_in_the_folder(corpus_copy, tmp_path, caplog):
+    """Each bad file is skipped with one warning naming it and why; the five articles are still read."""
+    outside = tmp_path / "secret.txt"
+    outside.write_text("root:x:0:0:root:/root:/bin/bash 機密", encoding="utf-8")
+    (corpus_copy / "passwd.txt").symlink_to(outside)
+    (corpus_copy / "dangling.txt").symlink_to(corpus_copy / "gone.txt")
     (corpus_copy / "gbk_article.txt").write_bytes("深圳人工智能".encode("gb18030"))
-    with pytest.raises(CorpusError, match="gbk_article.txt is not UTF-8"):
-        load_corpus(corpus_copy)
+    (corpus_copy / "nul.txt").write_bytes(b"\0" * 100)
+    (corpus_copy / "punct.txt").write_text("。，、！？……——\n" * 50, encoding="utf-8")
+    (corpus_copy / "empty.txt").write_text("   \n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="rag.corpus"):
+        corpus = load_corpus(corpus_copy)
+    assert {a.doc for a in corpus} == GOOD
+    reasons = {f.name: f.reason for f in corpus.skipped}
+    assert set(reasons) == {"passwd.txt", "dangling.txt", "gbk_article.txt", "nul.txt", "punct.txt", "empty.txt"}
+    assert "outside the corpus folder" in reasons["passwd.txt"]
+    assert "not UTF-8" in reasons["gbk_article.txt"] and "iconv" in reasons["gbk_article.txt"]
+    assert "NUL bytes" in reasons["nul.txt"] and "no words" in reasons["punct.txt"] and "empty" in reasons["empty.txt"]
+    warned = [r.getMessage() for r in caplog.records if r.name == "rag.corpus"]
+    assert len(warned) == 6 and all(m.startswith("skipped ") for m in warned)
+    assert not any("機密" in a.original for a in corpus)
 
 
 def test_missing_empty_and_fileless_folders(tmp_path):
@@ -49,23 +71,30 @@ def test_missing_empty_and_fileless_folders(tmp_path):
     with pytest.raises(CorpusError, match="no .txt or .md files"):
         load_corpus(tmp_path)
     (tmp_path / "empty.txt").write_text("   \n", encoding="utf-8")
-    with pytest.raises(CorpusError, match="empty.txt is empty"):
+    with pytest.raises(CorpusError, match="no usable article .*empty.txt: is empty"):
         load_corpus(tmp_path)
 
 
-def test_broken_metadata_is_reported(corpus_copy):
+def test_broken_metadata_is_ignored_with_a_warning(corpus_copy, caplog):
     (corpus_copy / "metadata.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(CorpusError, match="metadata.json"):
-        load_corpus(corpus_copy)
+    with caplog.at_level("WARNING", logger="rag.corpus"):
+        articles = {a.doc: a for a in load_corpus(corpus_copy)}
+    assert set(articles) == GOOD and all(a.title for a in articles.values())
+    assert articles["002_f7fb4d1901038bb3.txt"].newspaper == ""  # metadata ignored
+    assert any("ignored metadata.json" in r.getMessage() for r in caplog.records)
 
 
-def test_bad_corpus_loses_nothing(corpus_copy, tmp_path):
-    """A bad file stops the build with a clear error and leaves the existing index as it was."""
+def test_a_folder_with_nothing_usable_loses_nothing(tmp_path):
+    """When no article is left the build stops with a clear error and the existing index stays as it was."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    article = sorted(CORPUS.glob("*.txt"))[0]
+    (corpus / article.name).write_bytes(article.read_bytes())
     index_dir = tmp_path / "idx"
-    settings = IndexSettings(corpus_dir=corpus_copy, index_dir=index_dir)
+    settings = IndexSettings(corpus_dir=corpus, index_dir=index_dir)
     open_knowledge_base(settings)
     manifest = json.loads((index_dir / "manifest.json").read_text())
-    (corpus_copy / "bad.txt").write_bytes(b"\xff\xfe\x00bad")
-    with pytest.raises(CorpusError, match="bad.txt"):
+    (corpus / article.name).write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(CorpusError, match=f"no usable article .*{article.name}: is a binary file"):
         open_knowledge_base(settings)
     assert json.loads((index_dir / "manifest.json").read_text()) == manifest

@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -182,7 +183,8 @@ def test_gold_file_is_valid_and_every_evidence_is_verbatim_in_its_article():
     types = {i.type for i in items}
     assert {"cross-script", "english", "paraphrase", "multi-doc", "unanswerable"} <= types
     unanswerable = [i for i in items if not i.answerable]
-    assert 0.08 <= len(unanswerable) / len(items) <= 0.35
+    # mostly answerable; near-miss refusals are a third of it since batch 8 (a calibration batch)
+    assert 0.08 <= len(unanswerable) / len(items) <= 0.45
     docs = {p.name: p.read_text(encoding="utf-8") for p in CORPUS.glob("*.txt")}
     assert {d for i in items for d in i.docs} == set(docs)  # every article is covered
     for item in items:
@@ -250,7 +252,8 @@ def test_gold_loader_errors_name_the_file_line_and_field(tmp_path, change, field
 
 #: Quality gate, set from measurement (README, Evaluation): the app's figures
 #: on the `dev` items of eval/gold.jsonl minus a small margin, so a regression
-#: fails CI. Measured with the reader (session 5, 198 dev items): hit@5 0.979,
+#: fails CI. Each gate holds on the items it was measured on.
+#: GATE: q001-q198, measured with the reader (session 5): hit@5 0.979,
 #: MRR@10 0.906, answer accuracy 0.879, citation precision 0.912, short-answer
 #: char F1 0.745, correct refusals 0.707 (41 of 58), false refusals 0.029 (4 of
 #: 140). One more miss on each refusal side still passes. Held-out items are
@@ -264,12 +267,42 @@ GATE = {
     "correct_refusal": 0.69,
 }
 GATE_MAX = {"false_refusal": 0.036}
+#: GATE_CALIBRATION: the calibration batch q291-q360 (70 dev items written in
+#: session 7 by a helper that never ran the system), measured once with the
+#: system as it was before anything was tuned on them (README, Evaluation):
+#: hit@5 0.971 (34 of 35), answer accuracy 0.829 (29 of 35), citation
+#: precision 0.970, short-answer F1 0.635, correct refusals 0.543 (19 of 35),
+#: false refusals 0.057 (2 of 35). One more miss on each count still passes.
+GATE_CALIBRATION = {
+    "hit@5": 0.94,
+    "answer_accuracy": 0.80,
+    "citation_precision": 0.93,
+    "short_answer_f1": 0.60,
+    "correct_refusal": 0.514,
+}
+GATE_CALIBRATION_MAX = {"false_refusal": 0.086}
+CALIBRATION_IDS = (291, 360)
+
+
+def _gold_subset(tmp_path, keep) -> Path:
+    """A gold file of the lines of GOLD whose item ``keep(item_number)`` accepts."""
+    lines = [line for line in GOLD.read_text(encoding="utf-8").splitlines()
+             if line.strip() and keep(int(json.loads(line)["id"][1:]))]
+    path = tmp_path / "subset.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 @pytest.mark.slow
-def test_quality_gate_on_the_gold_set(settings, kb):
-    rep = run_eval(settings, GOLD, kb=kb)
-    overall = rep["by_split"]["dev"]  # held-out items are reported, never gated on
-    low = {k: overall[k] for k, floor in GATE.items() if overall[k] < floor}
-    high = {k: overall[k] for k, ceiling in GATE_MAX.items() if overall[k] > ceiling}
+@pytest.mark.parametrize("name, keep, floors, ceilings", [
+    ("q001-q198", lambda n: n <= 198, GATE, GATE_MAX),
+    ("calibration batch q291-q360", lambda n: CALIBRATION_IDS[0] <= n <= CALIBRATION_IDS[1], GATE_CALIBRATION,
+     GATE_CALIBRATION_MAX),
+])
+def test_quality_gate_on_the_gold_set(settings, kb, tmp_path, name, keep, floors, ceilings):
+    rep = run_eval(settings, _gold_subset(tmp_path, keep), kb=kb)
+    assert set(rep["by_split"]) == {"dev"}, "held-out items are reported, never gated on"
+    overall = rep["overall"]
+    low = {k: overall[k] for k, floor in floors.items() if overall[k] < floor}
+    high = {k: overall[k] for k, ceiling in ceilings.items() if overall[k] > ceiling}
     assert not low and not high, f"below the gate: {low}; above the ceiling: {high}; overall: {overall}"

@@ -268,8 +268,10 @@ def test_eval_reports_llm_judged_metrics_beside_the_deterministic_ones(settings,
 # ------------------------------------------------------ backends as plugins --
 BUILTIN_OPTIONS = {
     "extractive": {"weights"},
-    "llamacpp": {"gguf", "cache_dir", "n_ctx", "n_threads", "chat_template", "min_overlap", "max_new_tokens"},
-    "openai": {"base_url", "model", "api_key", "timeout", "min_overlap", "max_new_tokens"},
+    "llamacpp": {"gguf", "cache_dir", "n_ctx", "n_threads", "chat_template", "min_overlap", "max_new_tokens",
+                 "first_token_deadline", "deadline"},
+    "openai": {"base_url", "model", "api_key", "timeout", "min_overlap", "max_new_tokens", "first_token_deadline",
+               "deadline"},
 }
 
 

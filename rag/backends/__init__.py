@@ -32,6 +32,7 @@ from .base import (
     Draft,
     best_matching_sentence,
     option_names,
+    redact,
 )
 
 ENTRY_POINT_GROUP = "ragqa.backends"
@@ -55,7 +56,7 @@ __all__ = ["BACKENDS", "BUILTIN_BACKENDS", "REFUSAL", "AnswerBackend", "AnswerRe
 
 def fallback_notice(name: str, exc: Exception, fallback: str = DEFAULT_BACKEND) -> str:
     """The one line shown when backend ``name`` failed and ``fallback`` answered."""
-    msg = str(exc)
+    msg = redact(str(exc))
     if msg.startswith(f"{name}: "):
         msg = msg[len(name) + 2 :]
     return f"⚠ {name} unavailable: {msg}; showing the {fallback} answer."

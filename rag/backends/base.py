@@ -222,6 +222,16 @@ def secret_value(value: SecretStr | str | None) -> str | None:
     return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
+_URL_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.I)
+
+
+def redact(text: str) -> str:
+    """``text`` with credentials in URLs masked (``http://user:pw@host`` ->
+    ``http://***@host``), for every message and log line that may quote a
+    server address."""
+    return _URL_CREDENTIALS.sub(r"\1***@", text)
+
+
 def _bigrams(text: str) -> set[str]:
     chars = [c for c in to_simplified(text).lower() if c.isalnum()]
     return {a + b for a, b in zip(chars, chars[1:])}

@@ -72,10 +72,10 @@ class OpenAIBackend(GenerativeBackend):
 
     _model_checked = False
 
-    def stream(self, request):
-        if not self._model_checked:
+    def open_stream(self, messages):
+        if not self._model_checked:  # inside the answer's deadline
             self.check_model()
-        yield from super().stream(request)
+        return super().open_stream(messages)
 
     def check_model(self) -> None:
         """Ask the server's ``/models`` list (once) whether the model exists, so

@@ -1,0 +1,289 @@
+"""Building an index folder, incrementally: only documents that are new or
+changed are embedded; the stored vectors of the others are reused; FAISS,
+BM25 and the sentence table are then written from the union into a new
+folder (``<index>.building``) that replaces the old one at the end.
+
+The manifest records a content hash per document (``docs``: file name ->
+:func:`document_fingerprint`); chunk vectors are kept in
+``chunk_vectors.npz`` (node id -> vector) and sentence vectors in the
+sentence table (``sentences.npz``), so a document whose hash is unchanged
+gets its vectors back by key. Whether a previous index may be reused at all
+(same model, chunking and text-pipeline code) is decided by the caller
+(rag.knowledge_base).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.model import embed_passages
+from embeddings.vector_index import building_folder, swap_in, write_manifest, write_vector_index
+
+from .chunking import chunk_articles
+from .corpus import Article
+from .keyword_search import BM25Index
+from .script import to_simplified
+from .sentences import SentenceTable, article_sentences
+
+log = logging.getLogger(__name__)
+
+CHUNK_VECTORS_FILE = "chunk_vectors.npz"
+
+
+def document_fingerprint(article: Article) -> str:
+    """sha256 (hex) of what one article contributes to the index: its file
+    name, its text (the file's bytes, strictly decoded) and its metadata
+    (title, newspaper, date, script). Equal fingerprints give equal chunks
+    and sentences at the same chunk settings and text-pipeline code."""
+    h = hashlib.sha256()
+    for part in (article.doc, article.original, article.title, article.newspaper, article.date or "", article.script):
+        h.update(str(part).encode("utf-8") + b"\0")
+    return h.hexdigest()
+
+
+@dataclass
+class BuildReport:
+    """What one ``open_knowledge_base`` call did to the index.
+
+    Attributes:
+        added / updated / removed / unchanged: documents (``updated``: already
+            indexed but re-embedded, because they changed or because the
+            whole index was rebuilt).
+        chunks_embedded / sentences_embedded: texts encoded by this build.
+        seconds: wall time of the build (chunking, embedding, FAISS, BM25,
+            saving); 0 when the index was up to date.
+        embed_seconds: the part of ``seconds`` spent embedding.
+        full_rebuild: why nothing was reused (e.g. ``"(no index)"``,
+            ``"embed_model"``, ``"--rebuild"``); None for an incremental
+            build or an up-to-date index.
+    """
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks_embedded: int = 0
+    sentences_embedded: int = 0
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    full_rebuild: str | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class BuildProgress:
+    """Where a build stands; given to a progress callback after each
+    embedding batch.
+
+    Attributes:
+        docs: documents being embedded (added or changed).
+        texts_done / texts_total: chunk and sentence texts embedded so far / in all.
+        seconds: since embedding began.
+    """
+
+    docs: int
+    texts_done: int
+    texts_total: int
+    seconds: float
+
+    @property
+    def docs_done(self) -> int:
+        """Documents' worth of texts embedded (an estimate: texts are embedded
+        in length order, not document by document)."""
+        return round(self.docs * self.texts_done / self.texts_total) if self.texts_total else self.docs
+
+
+ProgressCallback = Callable[[BuildProgress], None]
+
+
+class TerminalProgress:
+    """A tqdm bar on stderr: texts embedded of all, texts/s, and docs/s."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, p: BuildProgress) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=p.texts_total, unit="text", desc=f"indexing {p.docs} docs", file=sys.stderr,
+                            dynamic_ncols=True)
+        self.bar.update(p.texts_done - self.bar.n)
+        self.bar.set_postfix_str(f"{p.docs_done / max(p.seconds, 1e-9):.2f} docs/s")
+        if p.texts_done >= p.texts_total:
+            self.bar.close()
+
+
+def resolve_progress(progress: ProgressCallback | bool | None) -> ProgressCallback | None:
+    """``None``: a :class:`TerminalProgress` bar when stderr is a terminal,
+    else nothing; ``False``: nothing; a callable: itself."""
+    if progress is None:
+        return TerminalProgress() if sys.stderr.isatty() else None
+    return progress or None
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Mask of the rows that are unit length (a damaged file must not be reused)."""
+    return np.isclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3) if len(vectors) else np.zeros(0, bool)
+
+
+@dataclass
+class StoredVectors:
+    """The vectors of a previous build, by key: chunk vectors by node id,
+    sentence vectors by ``(doc, start, end)``; each ``(dim,)`` float32."""
+
+    chunks: dict[str, np.ndarray]
+    sentences: dict[tuple[str, int, int], np.ndarray]
+
+    @classmethod
+    def load(cls, folder: Path) -> "StoredVectors":
+        """Read ``chunk_vectors.npz`` and ``sentences.npz`` of ``folder``,
+        keeping only unit-length rows.
+
+        Raises:
+            OSError / ValueError / KeyError: a missing or corrupt file.
+        """
+        with np.load(Path(folder) / CHUNK_VECTORS_FILE, allow_pickle=False) as z:
+            ids, vectors = [str(i) for i in z["ids"]], z["vectors"]
+        if len(ids) != len(vectors):
+            raise ValueError(f"{len(ids)} chunk ids for {len(vectors)} vectors")
+        table = SentenceTable.load(folder)
+        ok, ok_s = _unit_rows(vectors), _unit_rows(table.vectors)
+        chunks = {nid: vectors[i] for i, nid in enumerate(ids) if ok[i]}
+        sentences = {(d, int(s), int(e)): table.vectors[i]
+                     for i, (d, (s, e)) in enumerate(zip(table.docs, table.spans.tolist())) if ok_s[i]}
+        return cls(chunks, sentences)
+
+
+@dataclass
+class BuiltIndex:
+    """The result of :func:`build_index`: the in-memory parts, the manifest written, and the report."""
+
+    index: object  # llama-index VectorStoreIndex
+    sentences: SentenceTable
+    bm25: BM25Index
+    manifest: dict
+    report: BuildReport
+
+
+def _sentence_rows(articles: list[Article]) -> list[tuple[str, int, int, str]]:
+    """``(doc, start, end, Simplified text)`` of every sentence, as SentenceTable.build takes them."""
+    return [(a.doc, s, e, to_simplified(a.repaired.text[s:e])) for a in articles for s, e in article_sentences(a)]
+
+
+def build_index(articles: dict[str, Article], embedder, index_dir: Path, manifest: dict, chunk_size: int,
+                chunk_overlap: int, previous: dict | None = None, full_rebuild: str | None = None,
+                progress: ProgressCallback | None = None, threads: int | None = None) -> BuiltIndex:
+    """Build the index of ``articles`` into ``index_dir``, reusing the
+    vectors of the documents whose fingerprint is the one in ``previous``.
+
+    Everything is written to ``<index_dir>.building`` (created first, so a
+    killed build leaves only that folder, removed by the next build) and
+    swapped in at the end; the manifest is written last. Call under the
+    index's build lock.
+
+    Args:
+        articles: by file name.
+        embedder: from embeddings.model.load_embedder.
+        manifest: the expected manifest (rag.knowledge_base.expected_manifest);
+            ``docs``, ``dim``, ``n_chunks``, ``n_sentences``, ``build_seconds``
+            and ``update`` (the report) are added.
+        previous: the manifest of the index now in ``index_dir`` (None: none).
+        full_rebuild: why nothing may be reused (None: reuse what matches).
+        progress: called after each embedding batch.
+        threads: torch threads while embedding (None: one per core).
+
+    Raises:
+        ValueError / RuntimeError: from the chunker on text it cannot split.
+        OSError: the folder cannot be written. The previous index is intact.
+    """
+    t0 = time.perf_counter()
+    index_dir = Path(index_dir)
+    tmp = building_folder(index_dir)
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        built = _build(articles, embedder, tmp, manifest, chunk_size, chunk_overlap, index_dir, previous or {},
+                       full_rebuild, progress, threads, t0)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    swap_in(tmp, index_dir)
+    return built
+
+
+def _build(articles, embedder, tmp, manifest, chunk_size, chunk_overlap, index_dir, previous, full_rebuild, progress,
+           threads, t0) -> BuiltIndex:
+    hashes = {doc: document_fingerprint(a) for doc, a in articles.items()}
+    old_docs = previous.get("docs") or {}
+    stored = StoredVectors({}, {})
+    if full_rebuild is None:
+        try:
+            stored = StoredVectors.load(index_dir)
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("stored vectors at %s unreadable (%s); embedding every document", index_dir, exc)
+    nodes = chunk_articles(list(articles.values()), chunk_size, chunk_overlap)
+    sentence_rows = _sentence_rows(list(articles.values()))
+    # A document is reused whole or not at all: same fingerprint and every chunk and sentence stored.
+    reused = {doc for doc, h in hashes.items() if old_docs.get(doc) == h}
+    reused -= {n.metadata["doc"] for n in nodes if n.node_id not in stored.chunks}
+    reused -= {doc for doc, s, e, _ in sentence_rows if (doc, s, e) not in stored.sentences}
+    from llama_index.core.schema import MetadataMode
+
+    chunk_todo = [i for i, n in enumerate(nodes) if n.metadata["doc"] not in reused]
+    sentence_todo = [i for i, row in enumerate(sentence_rows) if row[0] not in reused]
+    texts = ([nodes[i].get_content(metadata_mode=MetadataMode.EMBED) for i in chunk_todo]
+             + [sentence_rows[i][3] for i in sentence_todo])
+    n_docs = len(articles) - len(reused)
+    t_embed = time.perf_counter()
+    callback = (lambda done: progress(BuildProgress(n_docs, done, len(texts), time.perf_counter() - t_embed))) if progress else None
+    fresh = embed_passages(embedder, texts, threads=threads, progress=callback)
+    embed_seconds = time.perf_counter() - t_embed
+    dim = fresh.shape[1]
+    chunk_vectors = np.empty((len(nodes), dim), np.float32)
+    sentence_vectors = np.empty((len(sentence_rows), dim), np.float32)
+    todo = set(chunk_todo)
+    for i, n in enumerate(nodes):
+        if i not in todo:
+            chunk_vectors[i] = stored.chunks[n.node_id]
+    todo = set(sentence_todo)
+    for i, (doc, s, e, _) in enumerate(sentence_rows):
+        if i not in todo:
+            sentence_vectors[i] = stored.sentences[(doc, s, e)]
+    chunk_vectors[chunk_todo] = fresh[:len(chunk_todo)]
+    sentence_vectors[sentence_todo] = fresh[len(chunk_todo):]
+
+    index = write_vector_index(nodes, chunk_vectors, tmp, embedder)
+    np.savez(tmp / CHUNK_VECTORS_FILE, ids=np.asarray([n.node_id for n in nodes]), vectors=chunk_vectors)
+    sentences = SentenceTable([r[0] for r in sentence_rows],
+                              np.asarray([r[1:3] for r in sentence_rows], dtype=np.int32).reshape(-1, 2), sentence_vectors)
+    sentences.save(tmp)
+    bm25 = BM25Index.build(nodes)
+    bm25.save(tmp)
+    report = BuildReport(
+        added=sum(doc not in old_docs for doc in hashes),
+        updated=sum(doc in old_docs and doc not in reused for doc in hashes),
+        removed=sum(doc not in hashes for doc in old_docs),
+        unchanged=len(reused),
+        chunks_embedded=len(chunk_todo),
+        sentences_embedded=len(sentence_todo),
+        seconds=round(time.perf_counter() - t0, 2),
+        embed_seconds=round(embed_seconds, 2),
+        full_rebuild=full_rebuild,
+    )
+    written = {**manifest, "docs": hashes, "dim": dim, "n_chunks": len(nodes), "n_sentences": len(sentence_rows),
+               "build_seconds": report.seconds, "update": report.to_json()}
+    write_manifest(tmp, written)
+    return BuiltIndex(index, sentences, bm25, written, report)

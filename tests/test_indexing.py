@@ -1,0 +1,206 @@
+"""Incremental indexing, the embedding path, progress, and builds that fail
+or are killed: the real model, the real articles, temporary copies of both."""
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from embeddings.model import embed_passages
+from embeddings.vector_index import building_folder, read_manifest
+from rag.cli import main
+from rag.indexing import BuildProgress, resolve_progress
+from rag.knowledge_base import IndexSettings, open_knowledge_base
+
+from .conftest import CORPUS, ROOT
+
+CHANGED = "003_537e429408746187.txt"
+NEW_FACT = "\n\n南沙新设机器人足球联赛，奖金为三百万元。\n"
+
+
+def faiss_vectors(kb) -> dict[str, np.ndarray]:
+    """Node id -> the vector FAISS holds for it."""
+    faiss_index = kb.index.vector_store._faiss_index
+    rows = faiss_index.reconstruct_n(0, faiss_index.ntotal)
+    return {kb.index.index_struct.nodes_dict[str(i)]: rows[i] for i in range(len(rows))}
+
+
+def doc_chunks(kb, doc: str) -> set[str]:
+    return {nid for nid, node in kb.nodes.items() if node.metadata["doc"] == doc}
+
+
+@pytest.fixture()
+def copied_index(kb, index_dir, corpus_copy, tmp_path):
+    """Settings for a copy of the session's index over a copy of the corpus,
+    opened once (all five documents unchanged: nothing embedded)."""
+    shutil.copytree(index_dir, tmp_path / "idx")
+    settings = IndexSettings(corpus_dir=corpus_copy, index_dir=tmp_path / "idx")
+    first = open_knowledge_base(settings, progress=False)
+    assert first.update.unchanged == 5 and first.update.chunks_embedded == first.update.sentences_embedded == 0
+    return settings
+
+
+def test_embed_passages_matches_llama_index_and_keeps_the_order(kb):
+    texts = [node.get_content() for node in list(kb.nodes.values())[:12]] + ["深圳", "人工智能基金群的规模"]
+    seen = []
+    ours = embed_passages(kb.embedder, texts, batch_size=4, progress=seen.append)
+    theirs = np.asarray(kb.embedder.get_text_embedding_batch(texts), dtype=np.float32)
+    assert ours.dtype == np.float32 and ours.shape == (len(texts), 384)
+    assert np.allclose(ours, theirs, atol=1e-5)
+    assert seen == [4, 8, 12, 14]
+    assert embed_passages(kb.embedder, []).shape == (0, 384)
+
+
+def test_change_add_and_remove_embed_only_those_documents(kb, copied_index, capsys):
+    settings, corpus = copied_index, copied_index.corpus_dir
+    before = open_knowledge_base(settings, progress=False)
+    assert not before.rebuilt
+    old_vectors = faiss_vectors(before)
+
+    # change one article: `ragqa index --json` re-embeds its chunks only
+    (corpus / CHANGED).write_text((corpus / CHANGED).read_text(encoding="utf-8") + NEW_FACT, encoding="utf-8")
+    assert main(["index", "--corpus", str(corpus), "--index-dir", str(settings.index_dir), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {k: report[k] for k in ("added", "updated", "removed", "unchanged")} == \
+        {"added": 0, "updated": 1, "removed": 0, "unchanged": 4}
+    changed = open_knowledge_base(settings, progress=False)
+    assert not changed.rebuilt
+    assert report["chunks_embedded"] == len(doc_chunks(changed, CHANGED)) > 0
+    assert report["sentences_embedded"] == changed.sentences.docs.count(CHANGED)
+    new_vectors = faiss_vectors(changed)
+    for nid, vec in new_vectors.items():  # the other documents' vectors are the stored ones
+        if not nid.startswith(CHANGED):
+            assert np.array_equal(vec, old_vectors[nid])
+    hit = changed.bm25.search("机器人足球联赛奖金", 1)[0][0]
+    assert "三百万元" in changed.nodes[hit].get_content()
+    assert np.allclose(new_vectors[hit], embed_passages(changed.embedder, [changed.nodes[hit].get_content()])[0], atol=1e-5)
+
+    # add an article
+    (corpus / "005_new.txt").write_text("深圳新建机器人博物馆\n\n深圳市宣布新建一座机器人博物馆，预计2027年开放。\n", encoding="utf-8")
+    added = open_knowledge_base(settings, progress=False)
+    assert (added.update.added, added.update.updated, added.update.unchanged) == (1, 0, 5)
+    assert added.update.chunks_embedded == len(doc_chunks(added, "005_new.txt")) > 0
+
+    # remove one: nothing embedded, its chunks and sentences gone everywhere
+    removed_doc = "000_bfb052c145b243ed.txt"
+    (corpus / removed_doc).unlink()
+    removed = open_knowledge_base(settings, progress=False)
+    u = removed.update
+    assert (u.removed, u.unchanged, u.chunks_embedded, u.sentences_embedded) == (1, 5, 0, 0)
+    assert not doc_chunks(removed, removed_doc) and removed_doc not in removed.sentences.docs
+    assert not any(nid.startswith(removed_doc) for nid in removed.bm25.node_ids)
+    assert removed.index.vector_store._faiss_index.ntotal == len(removed.nodes) == removed.manifest["n_chunks"]
+    assert set(removed.manifest["docs"]) == {a for a in removed.articles}
+    assert not open_knowledge_base(settings, progress=False).rebuilt  # passes the self-check
+
+
+def test_a_text_pipeline_change_re_embeds_everything(kb, copied_index):
+    manifest_path = copied_index.index_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["text_pipeline_sha256"] = "0" * 64  # as if rag/ocr_repair.py had been edited
+    manifest_path.write_text(json.dumps(manifest))
+    rebuilt = open_knowledge_base(copied_index, progress=False)
+    u = rebuilt.update
+    assert u.full_rebuild == "text_pipeline_sha256" and (u.updated, u.unchanged) == (5, 0)
+    assert u.chunks_embedded == len(kb.nodes) and u.sentences_embedded == len(kb.sentences.docs)
+
+
+def test_progress_callback_reports_every_text(copied_index):
+    corpus = copied_index.corpus_dir
+    (corpus / CHANGED).write_text((corpus / CHANGED).read_text(encoding="utf-8") + NEW_FACT, encoding="utf-8")
+    events: list[BuildProgress] = []
+    kb = open_knowledge_base(copied_index, progress=events.append)
+    assert events and all(e.docs == 1 for e in events)
+    assert [e.texts_done for e in events] == sorted(e.texts_done for e in events)
+    assert events[-1].texts_done == events[-1].texts_total == kb.update.chunks_embedded + kb.update.sentences_embedded
+    assert events[-1].docs_done == 1
+    assert resolve_progress(False) is None and resolve_progress(None) is None  # stderr is not a terminal here
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_progress_bar_on_a_terminal_but_not_with_json(copied_index, monkeypatch, capsys):
+    settings, corpus = copied_index, copied_index.corpus_dir
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    argv = ["index", "--corpus", str(corpus), "--index-dir", str(settings.index_dir)]
+    (corpus / CHANGED).write_text((corpus / CHANGED).read_text(encoding="utf-8") + NEW_FACT, encoding="utf-8")
+    assert main(argv + ["--json"]) == 0
+    assert terminal.getvalue() == "" and json.loads(capsys.readouterr().out)["updated"] == 1
+    (corpus / CHANGED).write_text((corpus / CHANGED).read_text(encoding="utf-8") + NEW_FACT, encoding="utf-8")
+    assert main(argv) == 0
+    bar = terminal.getvalue()
+    assert "indexing 1 docs" in bar and "text/s" in bar and "docs/s" in bar
+    assert capsys.readouterr().out.startswith("index updated:")
+
+
+def _fail(*args, **kwargs):
+    raise RuntimeError("simulated failure")
+
+
+@pytest.mark.parametrize("where", ["rag.indexing.embed_passages", "rag.indexing.BM25Index.build"])
+def test_a_failed_build_leaves_the_previous_index_usable(copied_index, monkeypatch, where):
+    settings, corpus = copied_index, copied_index.corpus_dir
+    manifest = read_manifest(settings.index_dir)
+    original = (corpus / CHANGED).read_text(encoding="utf-8")
+    (corpus / CHANGED).write_text(original + NEW_FACT, encoding="utf-8")
+    monkeypatch.setattr(where, _fail)
+    with pytest.raises(RuntimeError, match="simulated failure"):
+        open_knowledge_base(settings, progress=False)
+    monkeypatch.undo()
+    assert read_manifest(settings.index_dir) == manifest and not building_folder(settings.index_dir).exists()
+    (corpus / CHANGED).write_text(original, encoding="utf-8")
+    again = open_knowledge_base(settings, progress=False)
+    assert not again.rebuilt and again.manifest == manifest
+
+
+def test_an_interrupted_swap_is_undone(copied_index):
+    """A process killed between the two renames of the swap leaves only
+    ``<index>.previous``: the next open puts it back instead of rebuilding."""
+    idx = copied_index.index_dir
+    idx.rename(idx.with_name(idx.name + ".previous"))
+    kb = open_knowledge_base(copied_index, progress=False)
+    assert not kb.rebuilt and idx.is_dir()
+
+
+@pytest.mark.slow
+def test_a_killed_build_leaves_the_previous_index_usable(copied_index):
+    """`ragqa index --rebuild` killed (SIGKILL) while it embeds: the previous
+    index still opens as it was, and the next build cleans up."""
+    settings = copied_index
+    manifest = read_manifest(settings.index_dir)
+    exe = shutil.which("ragqa", path=os.path.dirname(sys.executable))
+    cmd = ([exe] if exe else [sys.executable, "-m", "rag.cli"]) + [
+        "index", "--rebuild", "--json", "--corpus", str(settings.corpus_dir), "--index-dir", str(settings.index_dir)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    building = building_folder(settings.index_dir)
+    deadline = time.monotonic() + 300
+    while not building.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert building.exists(), "the build never started"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert read_manifest(settings.index_dir) == manifest
+    reopened = open_knowledge_base(settings, progress=False)
+    assert not reopened.rebuilt and len(reopened.nodes) == manifest["n_chunks"]
+    rebuilt = open_knowledge_base(settings, rebuild=True, progress=False)
+    assert rebuilt.update.full_rebuild == "--rebuild" and not building.exists()
+
+
+@pytest.mark.slow
+def test_bench_ingest_prints_the_documented_json(capsys):
+    assert main(["bench", "ingest", "--docs", "2", "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"docs", "chunks", "texts_embedded", "seconds", "texts_per_s", "raw_fp32_texts_per_s", "efficiency",
+            "docs_per_s"} <= set(obj)
+    assert obj["docs"] in (5, 7) and obj["texts_embedded"] > obj["chunks"] > 0 and obj["efficiency"] > 0
