@@ -94,13 +94,16 @@ class QAPipeline:
         self.backend = backend if isinstance(backend, AnswerBackend) else get_backend(backend)
 
     @classmethod
-    def open(cls, settings: IndexSettings | None = None, rebuild: bool = False, **kwargs) -> "QAPipeline":
-        """Open (building if needed) the knowledge base and a pipeline on it.
+    def open(cls, settings: IndexSettings | None = None, rebuild: bool = False, progress=None, **kwargs) -> "QAPipeline":
+        """Open (building or updating if needed) the knowledge base and a
+        pipeline on it. ``progress``: as for :func:`open_knowledge_base`
+        (a callback given a rag.indexing.BuildProgress after each
+        embedding batch; None: a bar when stderr is a terminal; False: none).
 
         Raises:
             CorpusError, EmbeddingModelError: see :func:`open_knowledge_base`.
         """
-        return cls(open_knowledge_base(settings, rebuild=rebuild), **kwargs)
+        return cls(open_knowledge_base(settings, rebuild=rebuild, progress=progress), **kwargs)
 
     @classmethod
     def from_settings(cls, settings=None, rebuild: bool = False) -> "QAPipeline":
