@@ -314,8 +314,8 @@ def _open_pipeline(args, backend):
     from .pipeline import QAPipeline
 
     s = args.settings
-    return QAPipeline(open_knowledge_base(s.index_settings()), retriever=s.retriever, backend=backend, k=s.k, reader=s.reader,
-                      reader_dtype=s.reader_dtype)
+    kb = open_knowledge_base(s.index_settings(), progress=False if getattr(args, "json", False) else None)  # --json: no bar
+    return QAPipeline(kb, retriever=s.retriever, backend=backend, k=s.k, reader=s.reader, reader_dtype=s.reader_dtype)
 
 
 def _other_backend_options(args) -> dict[str, dict]:
