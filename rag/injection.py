@@ -19,6 +19,7 @@ were narrowed).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .chunking import sentence_spans
 from .script import to_simplified
@@ -54,6 +55,7 @@ def looks_like_instruction(sentence: str) -> bool:
     return bool(_INSTRUCTION.search(to_simplified(sentence)))
 
 
+@lru_cache(maxsize=256)  # verification asks again for each claim and number of one answer
 def blank_instructions(text: str) -> str:
     """``text`` with every sentence that :func:`looks_like_instruction`
     replaced by spaces of the same length (offsets unchanged)."""
