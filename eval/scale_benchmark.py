@@ -1,7 +1,7 @@
 """Scale benchmark: the five articles indexed among N unrelated Chinese news
 articles (CRUD-RAG distractors): build cost and answer quality per N.
 
-    python eval/scale_benchmark.py [--distractors 0,300,1000] [--data ../shared/data/crud-news]
+    python eval/scale_benchmark.py [--distractors 0,300,1000,all] [--data ../shared/data/crud-news]
                                    [--gold eval/gold.jsonl] [--out eval/results/scale_benchmark.md]
                                    [--threads N] [--limit N] [--keep-unindexable]
 
@@ -14,7 +14,12 @@ built in a temporary folder and the gold file is run through the app pipeline
 ``rag.evaluation.evaluate``. One Markdown table row per N: build wall time,
 chunks, sentences, index size on disk, hit@1/hit@5/MRR@10, accuracy,
 citation precision, refusals, ask latency, peak RSS, and how often a
-distractor outranks the relevant passage.
+distractor outranks the relevant passage. Then one of the five articles is
+changed (a sentence appended) and the index brought up to date, timed as
+"re-index 1 changed s" (same process, model already loaded). After each N
+the rows so far are written (Markdown, and JSON beside it), so a run that
+is cut off keeps what it measured; at the end a chart of build time and ask
+latency against the number of documents (``<out>.png``).
 
 A data line the project cannot index is skipped and named in the output
 (``--keep-unindexable`` writes it anyway, to reproduce the failure). The
@@ -37,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import logging
 import os
 import platform
@@ -161,12 +167,51 @@ def measure(n: int, selection: Selection, work: Path, gold: Path, limit: int | N
         "distractors": distractor_stats(rep, system, {it.id for it in items if it.answerable}),
         "outcomes": {it["id"]: (it["correct"], it["refused"], it["question"]) for it in rep["items"]},
     }
-    del kb, qa, system
+    changed = corpus / CHANGED_ARTICLE
+    changed.write_text(changed.read_text(encoding="utf-8") + CHANGED_TEXT, encoding="utf-8")
+    t2 = time.perf_counter()
+    updated = open_knowledge_base(settings, progress=False, threads=threads)
+    row["reindex_s"] = time.perf_counter() - t2
+    row["reindex_chunks"] = updated.update.chunks_embedded
+    print(f"[N={n}] one changed article re-indexed in {row['reindex_s']:.1f} s ({row['reindex_chunks']} chunks embedded)",
+          file=sys.stderr, flush=True)
+    del kb, qa, system, updated
     gc.collect()
     row["peak_rss_mib"] = peak_rss_mib()
     shutil.rmtree(corpus)
     shutil.rmtree(index)
     return row
+
+
+#: The article changed for the re-index timing, and the sentence appended to it.
+CHANGED_ARTICLE = "003_537e429408746187.txt"
+CHANGED_TEXT = "\n\n南沙新设机器人足球联赛，奖金为三百万元。\n"
+
+
+def chart(rows: list[dict], path: Path) -> None:
+    """A PNG with two panels against the number of documents: build time
+    (s) and ask latency p50/p95 (ms). Needs matplotlib (Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    docs = [r["articles"] for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(docs, [r["build_s"] for r in rows], "o-", label="full build")
+    left.plot(docs, [r.get("reindex_s") or 0 for r in rows], "s--", label="one changed article")
+    left.set(xlabel="documents", ylabel="seconds", title="Index build (2 cores)")
+    left.legend()
+    right.plot(docs, [r["overall"]["latency_p50_ms"] for r in rows], "o-", label="p50")
+    right.plot(docs, [r["overall"]["latency_p95_ms"] for r in rows], "s--", label="p95")
+    right.set(xlabel="documents", ylabel="ms", title="ask latency (hybrid + extractive + reader)")
+    right.set_ylim(bottom=0)
+    right.legend()
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 def _f(v, digits: int = 3) -> str:
@@ -177,7 +222,7 @@ def table(rows: list[dict]) -> str:
     """The Markdown table, one row per N (times in s / ms, sizes in MiB)."""
     head = ["N distractors", "articles", "chunks", "sentences", "build s", "of which embed+save s", "index MiB",
             "hit@1", "hit@5", "MRR@10", "acc (answerable)", "acc (all)", "cite P", "refuse ok", "false refuse",
-            "ask p50 ms", "ask p95 ms", "peak RSS MiB", "items w/ distractor in top 5",
+            "ask p50 ms", "ask p95 ms", "peak RSS MiB", "re-index 1 changed s", "items w/ distractor in top 5",
             "answerable w/ distractor above 1st relevant", "answers citing a distractor"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
@@ -186,7 +231,7 @@ def table(rows: list[dict]) -> str:
         cells = [r["n"], r["articles"], r["chunks"], r["sentences"], _f(r["build_s"], 1), _f(r["embed_s"], 1),
                  _f(r["index_mib"], 1), _f(o["hit@1"]), _f(o["hit@5"]), _f(o["mrr@10"]), _f(o["answer_accuracy"]),
                  _f(o["accuracy"]), _f(o["citation_precision"]), _f(o["correct_refusal"]), _f(o["false_refusal"]),
-                 _f(o["latency_p50_ms"], 0), _f(o["latency_p95_ms"], 0), _f(r["peak_rss_mib"], 0),
+                 _f(o["latency_p50_ms"], 0), _f(o["latency_p95_ms"], 0), _f(r["peak_rss_mib"], 0), _f(r.get("reindex_s"), 1),
                  f"{d['top5']}/{n_all}", f"{d['above_relevant']}/{n_ans}", f"{d['cited']}/{n_all}"]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
@@ -251,7 +296,7 @@ def header(args, selection: Selection, data_dir: Path, load_start: float, code: 
         out.append(f"- passed over, as the index build would fail on them ({len(lines)}, {why}): {describe_lines(lines)}")
     out += [
         ("- each N: fresh index in a temporary folder (`open_knowledge_base(..., rebuild=True)`); build s is the wall "
-         "time of that call (corpus load and OCR repair, embedding-model load, chunk and sentence embedding, BM25, "
+         "time of that call (corpus load and OCR repair, embedding-model load, chunk embedding, BM25, "
          "saving); peak RSS is the process's ru_maxrss after that N (cumulative over the run)"),
         ("- a distractor 'above 1st relevant': the best-ranked distractor passage precedes the first passage holding "
          "the item's evidence in the depth-10 ranking (or no passage there holds it)"),
@@ -304,7 +349,8 @@ def changes_section(rows: list[dict]) -> str:
 def main() -> int:
     """Run the benchmark; returns the exit code."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--distractors", default="0,300,1000", help="comma-separated numbers of distractor articles")
+    ap.add_argument("--distractors", default="0,300,1000",
+                    help="comma-separated numbers of distractor articles; 'all': every usable one")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the crud-news folder (default: %(default)s)")
     ap.add_argument("--gold", type=Path, default=ROOT / "eval" / "gold.jsonl")
     ap.add_argument("--out", type=Path, default=ROOT / "eval" / "results" / "scale_benchmark.md")
@@ -322,21 +368,26 @@ def main() -> int:
 
         torch.set_num_threads(args.threads)
     load_start, code = os.getloadavg()[0], code_version()
-    sizes = sorted({int(x) for x in args.distractors.split(",") if x.strip()})
-    selection = select_distractors(args.data, max(sizes), args.keep_unindexable)
+    wanted = [x.strip() for x in args.distractors.split(",") if x.strip()]
+    selection = select_distractors(args.data, None if "all" in wanted else max(int(x) for x in wanted),
+                                   args.keep_unindexable)
+    sizes = sorted({len(selection.used) if x == "all" else int(x) for x in wanted})
     # SIGTERM unwinds like Ctrl-C, so the temporary folders are removed
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     rows = []
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ragqa-scale-", dir="/tmp") as tmp:
         for n in sizes:
             rows.append(measure(n, selection, Path(tmp), args.gold, args.limit, args.threads))
-    sections = (header(args, selection, args.data, load_start, code), table(rows), cases_section(rows), cited_section(rows),
-                changes_section(rows))
-    text = "\n\n".join(x for x in sections if x) + "\n"
+            sections = (header(args, selection, args.data, load_start, code), table(rows), cases_section(rows),
+                        cited_section(rows), changes_section(rows))
+            args.out.write_text("\n\n".join(x for x in sections if x) + "\n", encoding="utf-8")
+            args.out.with_suffix(".json").write_text(json.dumps(rows, ensure_ascii=False, indent=1, default=str),
+                                                     encoding="utf-8")
     print(table(rows))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
-    print(f"written to {args.out}", file=sys.stderr)
+    if len(rows) > 1:
+        chart(rows, args.out.with_suffix(".png"))
+    print(f"written to {args.out} (and .json, .png)", file=sys.stderr)
     return 0
 
 

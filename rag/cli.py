@@ -123,9 +123,27 @@ def _make_backend(args):
         return get_backend(DEFAULT_BACKEND), fallback_notice(args.settings.backend, exc)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a usage error under ``--json`` is one JSON
+    object on stdout (``{"error": {"message", "type": "usage_error"}}``),
+    exit 2, like every other error there: argparse itself prints usage text
+    to stderr, which a program reading ``--json`` output cannot parse. Sub-
+    command parsers inherit it (argparse builds them with the parent's class)."""
+
+    json_errors = False  # set by main() when the command line asks for --json
+
+    def error(self, message: str):
+        if self.prog.endswith(" ask") and ("question" in message or "unrecognized" in message):
+            message += " (a question that starts with '-' goes after '--': ragqa ask -- '-5%…')"
+        if _Parser.json_errors:
+            print(json.dumps({"error": {"message": f"{self.prog}: {message}", "type": "usage_error"}}, ensure_ascii=False))
+            self.exit(EXIT_USAGE)
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``ragqa`` argument parser (subcommands index, ask, ui, eval)."""
-    parser = argparse.ArgumentParser(prog="ragqa", description="Cited question answering over Chinese news articles.")
+    parser = _Parser(prog="ragqa", description="Cited question answering over Chinese news articles.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -202,10 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_index(args) -> int:
     """``ragqa index``: build, update or check the index; prints one summary
     line, or with ``--json`` one object: ``added``, ``updated``, ``removed``,
-    ``unchanged`` (documents), ``chunks_embedded``, ``sentences_embedded``,
+    ``unchanged`` (documents), ``chunks_embedded``,
     ``seconds`` (the whole command's open time), ``build_seconds``,
     ``full_rebuild`` (why everything was embedded, or null), ``state``
-    (``built``, ``updated``, ``up to date``), ``docs``, ``chunks``."""
+    (``built``, ``updated``, ``up to date``), ``docs``, ``chunks``,
+    ``skipped`` (corpus files not indexed) and ``skipped_files``
+    (``[{"name", "reason"}]``)."""
     from .knowledge_base import open_knowledge_base
 
     kb = open_knowledge_base(args.settings.index_settings(), rebuild=args.rebuild, progress=False if args.json else None,
@@ -215,12 +235,16 @@ def cmd_index(args) -> int:
     seconds = round(sum(kb.timings_ms.values()) / 1000, 2)
     if args.json:
         print(json.dumps({**u.to_json(), "seconds": seconds, "build_seconds": u.seconds, "state": state,
-                          "docs": len(kb.articles), "chunks": m["n_chunks"]}, ensure_ascii=False))
+                          "docs": len(kb.articles), "chunks": m["n_chunks"], "skipped": len(kb.skipped),
+                          "skipped_files": [{"name": f.name, "reason": f.reason} for f in kb.skipped]},
+                         ensure_ascii=False))
         return 0
     print(f"index {state}: {m['n_chunks']} chunks from {len(kb.articles)} articles, model {m['embed_model']}, "
           f"chunk {m['chunk_size']}/{m['chunk_overlap']} chars; {u.added} added, {u.updated} updated, {u.removed} removed, "
-          f"{u.unchanged} unchanged; {u.chunks_embedded} chunks and {u.sentences_embedded} sentences embedded; "
+          f"{u.unchanged} unchanged; {u.chunks_embedded} chunks embedded; "
           f"open {seconds:.1f} s")
+    if kb.skipped:
+        print(f"{len(kb.skipped)} file(s) skipped: " + "; ".join(f"{f.name} ({f.reason})" for f in kb.skipped))
     return 0
 
 
@@ -400,7 +424,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ragqa`` console script; returns the exit status
     (0 ok, 2 bad input or unavailable resource, 1 unexpected failure)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    _Parser.json_errors = "--json" in (sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already reported: a status, not an exception
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     if args.command != "ask" or not args.verbose:
         quiet_libraries()

@@ -75,16 +75,16 @@ def unindexable_reason(text: str, name: str) -> str | None:
     return None
 
 
-def select_distractors(data_dir: Path, n: int, keep_unindexable: bool = False) -> Selection:
-    """The first ``n`` articles of the data folder, passing over (and
-    recording, with the reason) those the project cannot index (see
-    :func:`unindexable_reason`) unless ``keep_unindexable``.
+def select_distractors(data_dir: Path, n: int | None, keep_unindexable: bool = False) -> Selection:
+    """The first ``n`` articles of the data folder (None: all of them),
+    passing over (and recording, with the reason) those the project cannot
+    index (see :func:`unindexable_reason`) unless ``keep_unindexable``.
 
     Raises:
         ValueError: the folder holds fewer than ``n`` usable articles.
     """
     sel = Selection([])
-    if n <= 0:
+    if n is not None and n <= 0:
         return sel
     for item in read_news(data_dir):
         why = None if keep_unindexable else unindexable_reason(item.text, distractor_name(len(sel.used) + 1))
@@ -94,6 +94,8 @@ def select_distractors(data_dir: Path, n: int, keep_unindexable: bool = False) -
                 return sel
         else:
             sel.skipped.append((item, why))
+    if n is None:
+        return sel
     raise ValueError(f"{data_dir} has only {len(sel.used)} usable articles, {n} asked for")
 
 

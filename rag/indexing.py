@@ -5,9 +5,12 @@ folder (``<index>.building``) that replaces the old one at the end.
 
 The manifest records a content hash per document (``docs``: file name ->
 :func:`document_fingerprint`); chunk vectors are kept in
-``chunk_vectors.npz`` (node id -> vector) and sentence vectors in the
-sentence table (``sentences.npz``), so a document whose hash is unchanged
-gets its vectors back by key. Whether a previous index may be reused at all
+``chunk_vectors.npz`` (node id -> vector), so a document whose hash is
+unchanged gets its vectors back by key. Only chunks are embedded: the
+sentence table (``sentences.npz``) holds spans, and a sentence's vector is
+computed when a question first needs it (rag.sentences).
+
+Whether a previous index may be reused at all
 (same model, chunking and text-pipeline code) is decided by the caller
 (rag.knowledge_base).
 """
@@ -32,8 +35,7 @@ from embeddings.vector_index import building_folder, swap_in, write_manifest, wr
 from .chunking import chunk_articles
 from .corpus import Article
 from .keyword_search import BM25Index
-from .script import to_simplified
-from .sentences import SentenceTable, article_sentences
+from .sentences import SentenceTable
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,8 @@ class BuildReport:
         added / updated / removed / unchanged: documents (``updated``: already
             indexed but re-embedded, because they changed or because the
             whole index was rebuilt).
-        chunks_embedded / sentences_embedded: texts encoded by this build.
+        chunks_embedded: texts encoded by this build (chunks only; sentence
+            vectors are computed at question time, rag.sentences).
         seconds: wall time of the build (chunking, embedding, FAISS, BM25,
             saving); 0 when the index was up to date.
         embed_seconds: the part of ``seconds`` spent embedding.
@@ -73,7 +76,6 @@ class BuildReport:
     removed: int = 0
     unchanged: int = 0
     chunks_embedded: int = 0
-    sentences_embedded: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
     full_rebuild: str | None = None
@@ -89,7 +91,7 @@ class BuildProgress:
 
     Attributes:
         docs: documents being embedded (added or changed).
-        texts_done / texts_total: chunk and sentence texts embedded so far / in all.
+        texts_done / texts_total: chunk texts embedded so far / in all.
         seconds: since embedding began.
     """
 
@@ -139,32 +141,19 @@ def _unit_rows(vectors: np.ndarray) -> np.ndarray:
     return np.isclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3) if len(vectors) else np.zeros(0, bool)
 
 
-@dataclass
-class StoredVectors:
-    """The vectors of a previous build, by key: chunk vectors by node id,
-    sentence vectors by ``(doc, start, end)``; each ``(dim,)`` float32."""
+def load_chunk_vectors(folder: Path) -> dict[str, np.ndarray]:
+    """The chunk vectors of a previous build by node id, each ``(dim,)``
+    float32; rows that are not unit length (a damaged file) are left out.
 
-    chunks: dict[str, np.ndarray]
-    sentences: dict[tuple[str, int, int], np.ndarray]
-
-    @classmethod
-    def load(cls, folder: Path) -> "StoredVectors":
-        """Read ``chunk_vectors.npz`` and ``sentences.npz`` of ``folder``,
-        keeping only unit-length rows.
-
-        Raises:
-            OSError / ValueError / KeyError: a missing or corrupt file.
-        """
-        with np.load(Path(folder) / CHUNK_VECTORS_FILE, allow_pickle=False) as z:
-            ids, vectors = [str(i) for i in z["ids"]], z["vectors"]
-        if len(ids) != len(vectors):
-            raise ValueError(f"{len(ids)} chunk ids for {len(vectors)} vectors")
-        table = SentenceTable.load(folder)
-        ok, ok_s = _unit_rows(vectors), _unit_rows(table.vectors)
-        chunks = {nid: vectors[i] for i, nid in enumerate(ids) if ok[i]}
-        sentences = {(d, int(s), int(e)): table.vectors[i]
-                     for i, (d, (s, e)) in enumerate(zip(table.docs, table.spans.tolist())) if ok_s[i]}
-        return cls(chunks, sentences)
+    Raises:
+        OSError / ValueError / KeyError: a missing or corrupt file.
+    """
+    with np.load(Path(folder) / CHUNK_VECTORS_FILE, allow_pickle=False) as z:
+        ids, vectors = [str(i) for i in z["ids"]], z["vectors"]
+    if len(ids) != len(vectors):
+        raise ValueError(f"{len(ids)} chunk ids for {len(vectors)} vectors")
+    ok = _unit_rows(vectors)
+    return {nid: vectors[i] for i, nid in enumerate(ids) if ok[i]}
 
 
 @dataclass
@@ -176,11 +165,6 @@ class BuiltIndex:
     bm25: BM25Index
     manifest: dict
     report: BuildReport
-
-
-def _sentence_rows(articles: list[Article]) -> list[tuple[str, int, int, str]]:
-    """``(doc, start, end, Simplified text)`` of every sentence, as SentenceTable.build takes them."""
-    return [(a.doc, s, e, to_simplified(a.repaired.text[s:e])) for a in articles for s, e in article_sentences(a)]
 
 
 def build_index(articles: dict[str, Article], embedder, index_dir: Path, manifest: dict, chunk_size: int,
@@ -229,22 +213,18 @@ def _build(articles, embedder, tmp, manifest, chunk_size, chunk_overlap, index_d
            threads, t0) -> BuiltIndex:
     hashes = {doc: document_fingerprint(a) for doc, a in articles.items()}
     old_docs = previous.get("docs") or {}
-    stored = StoredVectors({}, {})
+    stored: dict[str, np.ndarray] = {}
     if full_rebuild is None:
         try:
-            stored = StoredVectors.load(index_dir)
+            stored = load_chunk_vectors(index_dir)
         except (OSError, ValueError, KeyError) as exc:
             log.warning("stored vectors at %s unreadable (%s); embedding every document", index_dir, exc)
     nodes = chunk_articles(list(articles.values()), chunk_size, chunk_overlap)
-    sentence_rows = _sentence_rows(list(articles.values()))
-    # A document is reused whole or not at all: same fingerprint and every chunk and sentence stored.
+    # A document is reused whole or not at all: same fingerprint and every chunk stored.
     reused = {doc for doc, h in hashes.items() if old_docs.get(doc) == h}
-    reused -= {n.metadata["doc"] for n in nodes if n.node_id not in stored.chunks}
-    reused -= {doc for doc, s, e, _ in sentence_rows if (doc, s, e) not in stored.sentences}
+    reused -= {n.metadata["doc"] for n in nodes if n.node_id not in stored}
     chunk_todo = [i for i, n in enumerate(nodes) if n.metadata["doc"] not in reused]
-    sentence_todo = [i for i, row in enumerate(sentence_rows) if row[0] not in reused]
-    texts = ([nodes[i].get_content(metadata_mode=MetadataMode.EMBED) for i in chunk_todo]
-             + [sentence_rows[i][3] for i in sentence_todo])
+    texts = [nodes[i].get_content(metadata_mode=MetadataMode.EMBED) for i in chunk_todo]
     n_docs = len(articles) - len(reused)
     t_embed = time.perf_counter()
     callback = (lambda done: progress(BuildProgress(n_docs, done, len(texts), time.perf_counter() - t_embed))) if progress else None
@@ -252,22 +232,15 @@ def _build(articles, embedder, tmp, manifest, chunk_size, chunk_overlap, index_d
     embed_seconds = time.perf_counter() - t_embed
     dim = fresh.shape[1]
     chunk_vectors = np.empty((len(nodes), dim), np.float32)
-    sentence_vectors = np.empty((len(sentence_rows), dim), np.float32)
     todo = set(chunk_todo)
     for i, n in enumerate(nodes):
         if i not in todo:
-            chunk_vectors[i] = stored.chunks[n.node_id]
-    todo = set(sentence_todo)
-    for i, (doc, s, e, _) in enumerate(sentence_rows):
-        if i not in todo:
-            sentence_vectors[i] = stored.sentences[(doc, s, e)]
-    chunk_vectors[chunk_todo] = fresh[:len(chunk_todo)]
-    sentence_vectors[sentence_todo] = fresh[len(chunk_todo):]
+            chunk_vectors[i] = stored[n.node_id]
+    chunk_vectors[chunk_todo] = fresh
 
     index = write_vector_index(nodes, chunk_vectors, tmp, embedder)
     np.savez(tmp / CHUNK_VECTORS_FILE, ids=np.asarray([n.node_id for n in nodes]), vectors=chunk_vectors)
-    sentences = SentenceTable([r[0] for r in sentence_rows],
-                              np.asarray([r[1:3] for r in sentence_rows], dtype=np.int32).reshape(-1, 2), sentence_vectors)
+    sentences = SentenceTable.from_articles(list(articles.values())).bind(articles, embedder)
     sentences.save(tmp)
     bm25 = BM25Index.build(nodes)
     bm25.save(tmp)
@@ -277,12 +250,11 @@ def _build(articles, embedder, tmp, manifest, chunk_size, chunk_overlap, index_d
         removed=sum(doc not in hashes for doc in old_docs),
         unchanged=len(reused),
         chunks_embedded=len(chunk_todo),
-        sentences_embedded=len(sentence_todo),
         seconds=round(time.perf_counter() - t0, 2),
         embed_seconds=round(embed_seconds, 2),
         full_rebuild=full_rebuild,
     )
-    written = {**manifest, "docs": hashes, "dim": dim, "n_chunks": len(nodes), "n_sentences": len(sentence_rows),
+    written = {**manifest, "docs": hashes, "dim": dim, "n_chunks": len(nodes), "n_sentences": len(sentences.docs),
                "build_seconds": report.seconds, "update": report.to_json()}
     write_manifest(tmp, written)
     return BuiltIndex(index, sentences, bm25, written, report)

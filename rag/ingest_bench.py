@@ -49,15 +49,10 @@ def raw_encode_seconds(model_path: str, prefix: str, texts: list[str], threads: 
 
 def embedded_texts(kb) -> list[str]:
     """The texts an index build embeds: every chunk (as llama-index embeds
-    it) and every sentence of the sentence table (Simplified), no prefix."""
+    it), no prefix. Sentences are embedded at question time (rag.sentences)."""
     from llama_index.core.schema import MetadataMode
 
-    from .script import to_simplified
-
-    chunks = [node.get_content(metadata_mode=MetadataMode.EMBED) for node in kb.nodes.values()]
-    sentences = [to_simplified(kb.articles[doc].repaired.text[s:e])
-                 for doc, (s, e) in zip(kb.sentences.docs, kb.sentences.spans.tolist())]
-    return chunks + sentences
+    return [node.get_content(metadata_mode=MetadataMode.EMBED) for node in kb.nodes.values()]
 
 
 def run_ingest_bench(n_docs: int = DEFAULT_DOCS, data_dir: Path = DEFAULT_DATA, threads: int | None = None,
@@ -103,7 +98,7 @@ def run_ingest_bench(n_docs: int = DEFAULT_DOCS, data_dir: Path = DEFAULT_DATA, 
         texts = embedded_texts(kb)
         spec = resolve_model(embed_model, cache_dir)
         raw, raw_cpu = raw_encode_seconds(spec.path, spec.passage_prefix, texts, threads)
-    n_texts = kb.update.chunks_embedded + kb.update.sentences_embedded
+    n_texts = kb.update.chunks_embedded
     return {
         "docs": len(kb.articles),
         "chunks": len(kb.nodes),

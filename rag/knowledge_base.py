@@ -15,7 +15,6 @@ from functools import cached_property
 import math
 from pathlib import Path
 
-import numpy as np
 from filelock import FileLock
 from llama_index.core import VectorStoreIndex
 from llama_index.core.schema import TextNode
@@ -29,14 +28,16 @@ from .corpus import Article, corpus_fingerprint, load_corpus
 from .indexing import BuildReport, ProgressCallback, build_index, resolve_progress
 from .keyword_search import BM25Index
 from .sentences import SentenceTable
-from .text import tokenize
+from .corpus import SkippedFile
+from .text import tokenize, use_cache_dir
 
 log = logging.getLogger(__name__)
 
 #: Bump when the index layout changes. Changes to the text pipeline are
 #: caught by TEXT_PIPELINE_MODULES' fingerprint. 2: per-document hashes in
-#: the manifest and chunk_vectors.npz (incremental builds).
-INDEX_FORMAT = 2
+#: the manifest and chunk_vectors.npz (incremental builds). 3: sentence
+#: vectors computed at question time, not stored (rag.sentences).
+INDEX_FORMAT = 3
 #: Manifest keys whose change is an update of the corpus: the documents
 #: whose fingerprint is unchanged keep their vectors. Any other key's change
 #: (format, model, prefixes, chunking, text-pipeline code) rebuilds everything.
@@ -93,6 +94,8 @@ class KnowledgeBase:
         rebuilt: True when this call built the index (whole or in part).
         update: what this call did (documents added, updated, removed,
             unchanged; texts embedded; seconds).
+        skipped: the corpus files that were not indexed, each with its reason
+            (rag.corpus.load_corpus).
     """
 
     articles: dict[str, Article]
@@ -106,6 +109,7 @@ class KnowledgeBase:
     timings_ms: dict = field(default_factory=dict)
     settings: IndexSettings | None = None  # what it was opened with
     update: BuildReport = field(default_factory=BuildReport)
+    skipped: list[SkippedFile] = field(default_factory=list)  # corpus files not indexed, and why
 
     @cached_property
     def keyword_idf(self) -> dict[str, float]:
@@ -167,9 +171,8 @@ def check_index(index: VectorStoreIndex, sentences: SentenceTable, bm25: BM25Ind
     that loads but is damaged triggers a rebuild instead of wrong answers or
     errors at question time: the FAISS index holds ``n_chunks`` vectors of
     ``dim`` floats, the docstore the same chunks, the BM25 row -> node id list
-    one id per BM25 document, all in the docstore; the sentence table one
-    ``(start, end)`` span inside its article and one unit-length vector of
-    ``dim`` floats per sentence; the manifest's documents the corpus's.
+    one id per BM25 document, all in the docstore; the sentence table
+    ``n_sentences`` ``(start, end)`` spans, each inside its article; the manifest's documents the corpus's.
 
     Raises:
         IndexCheckError: naming the first check that failed.
@@ -186,11 +189,10 @@ def check_index(index: VectorStoreIndex, sentences: SentenceTable, bm25: BM25Ind
     bm25_docs = bm25.model.scores.get("num_docs") if isinstance(getattr(bm25.model, "scores", None), dict) else None
     if len(bm25.node_ids) != n or bm25_docs != n or not set(bm25.node_ids) <= node_ids:
         problems.append(f"BM25 maps {len(bm25.node_ids)} rows of {bm25_docs} documents, not the {n} chunks")
-    vectors, spans = sentences.vectors, sentences.spans
-    if vectors.shape != (len(sentences.docs), dim) or spans.shape != (len(sentences.docs), 2):
-        problems.append(f"sentence table shapes {vectors.shape} / {spans.shape} for {len(sentences.docs)} sentences")
-    elif len(vectors) and not np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3):
-        problems.append("sentence vectors are not unit length")
+    spans = sentences.spans
+    if spans.shape != (len(sentences.docs), 2) or len(sentences.docs) != manifest.get("n_sentences"):
+        problems.append(f"sentence table spans {spans.shape} for {len(sentences.docs)} sentences, "
+                        f"the manifest {manifest.get('n_sentences')}")
     elif any(doc not in articles or not 0 <= a < b <= len(articles[doc].repaired.text)
              for doc, (a, b) in zip(sentences.docs, spans.tolist())):
         problems.append("sentence spans point outside their articles")
@@ -228,7 +230,9 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
     settings = settings or IndexSettings()
     t0 = time.perf_counter()
     index_dir = Path(settings.index_dir or default_index_dir(settings.corpus_dir, settings.cache_dir))
-    articles = {a.doc: a for a in load_corpus(settings.corpus_dir)}
+    use_cache_dir(Path(settings.cache_dir or DEFAULT_CACHE_ROOT) / "jieba")
+    corpus = load_corpus(settings.corpus_dir)
+    articles = {a.doc: a for a in corpus}
     t_corpus = time.perf_counter()
     expected = expected_manifest(settings)
     embedder = load_embedder(settings.embed_model, cache_root=settings.cache_dir)
@@ -245,7 +249,7 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
         if not stale and not rebuild:
             try:
                 index = load_vector_index(index_dir, embedder)
-                sentences = SentenceTable.load(index_dir)
+                sentences = SentenceTable.load(index_dir).bind(articles, embedder)
                 bm25 = BM25Index.load(index_dir)
                 manifest = stored
                 check_index(index, sentences, bm25, manifest, articles)
@@ -265,4 +269,4 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
         "index_ms": round((time.perf_counter() - t_model) * 1000, 1),
     }
     return KnowledgeBase(articles, nodes, index, embedder, sentences, bm25, manifest, rebuilt=bool(stale) or rebuild,
-                         timings_ms=timings, settings=settings, update=update)
+                         timings_ms=timings, settings=settings, update=update, skipped=corpus.skipped)

@@ -43,7 +43,7 @@ def copied_index(kb, index_dir, corpus_copy, tmp_path):
     shutil.copytree(index_dir, tmp_path / "idx")
     settings = IndexSettings(corpus_dir=corpus_copy, index_dir=tmp_path / "idx")
     first = open_knowledge_base(settings, progress=False)
-    assert first.update.unchanged == 5 and first.update.chunks_embedded == first.update.sentences_embedded == 0
+    assert first.update.unchanged == 5 and first.update.chunks_embedded == 0
     return settings
 
 
@@ -56,6 +56,41 @@ def test_embed_passages_matches_llama_index_and_keeps_the_order(kb):
     assert np.allclose(ours, theirs, atol=1e-5)
     assert seen == [4, 8, 12, 14]
     assert embed_passages(kb.embedder, []).shape == (0, 384)
+
+
+def test_sentence_vectors_are_embedded_when_first_needed_and_kept(kb):
+    """A build embeds chunks only; a sentence's vector is computed the first
+    time a question needs it, equals the passage embedding of its Simplified
+    text, and is not computed again."""
+    from rag.sentences import SentenceTable
+
+    fresh = SentenceTable.load(kb.settings.index_dir).bind(kb.articles, kb.embedder)
+    assert fresh.embedded == 0 and len(fresh.docs) == kb.manifest["n_sentences"] > 0
+    rows = fresh.overlapping(CHANGED, 0, 300)
+    vectors = fresh.vectors_for(rows)
+    assert vectors.shape == (len(rows), 384) and vectors.dtype == np.float32 and fresh.embedded == len(rows) > 2
+    assert np.allclose(vectors, embed_passages(kb.embedder, [fresh.text(r) for r in rows]), atol=1e-5)
+    again = fresh.vectors_for(rows[::-1] + rows[:1])
+    assert fresh.embedded == len(rows) and np.array_equal(again[0], vectors[-1])
+    assert fresh.vectors_for([]).shape == (0, 384)
+    with pytest.raises(RuntimeError, match="bind"):
+        SentenceTable(fresh.docs, fresh.spans).vectors_for(rows)
+
+
+def test_skipped_files_are_counted_and_jieba_caches_under_the_cache_root(copied_index, tmp_path, capsys):
+    import jieba
+
+    from rag.settings import Settings
+
+    corpus = copied_index.corpus_dir
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "nul.txt").write_bytes(b"\0" * 64)
+    jieba.dt.tmp_dir = str(tmp_path)  # the machine-wide default would be /tmp
+    assert main(["index", "--corpus", str(corpus), "--index-dir", str(copied_index.index_dir), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["skipped"] == 2 and {f["name"] for f in report["skipped_files"]} == {"empty.txt", "nul.txt"}
+    assert report["unchanged"] == 5 and report["chunks_embedded"] == 0
+    assert jieba.dt.tmp_dir == str(Settings().cache_dir / "jieba")
 
 
 def test_change_add_and_remove_embed_only_those_documents(kb, copied_index, capsys):
@@ -73,7 +108,7 @@ def test_change_add_and_remove_embed_only_those_documents(kb, copied_index, caps
     changed = open_knowledge_base(settings, progress=False)
     assert not changed.rebuilt
     assert report["chunks_embedded"] == len(doc_chunks(changed, CHANGED)) > 0
-    assert report["sentences_embedded"] == changed.sentences.docs.count(CHANGED)
+    assert "sentences_embedded" not in report and changed.sentences.embedded == 0  # sentences: at question time
     new_vectors = faiss_vectors(changed)
     for nid, vec in new_vectors.items():  # the other documents' vectors are the stored ones
         if not nid.startswith(CHANGED):
@@ -93,7 +128,7 @@ def test_change_add_and_remove_embed_only_those_documents(kb, copied_index, caps
     (corpus / removed_doc).unlink()
     removed = open_knowledge_base(settings, progress=False)
     u = removed.update
-    assert (u.removed, u.unchanged, u.chunks_embedded, u.sentences_embedded) == (1, 5, 0, 0)
+    assert (u.removed, u.unchanged, u.chunks_embedded) == (1, 5, 0)
     assert not doc_chunks(removed, removed_doc) and removed_doc not in removed.sentences.docs
     assert not any(nid.startswith(removed_doc) for nid in removed.bm25.node_ids)
     assert removed.index.vector_store._faiss_index.ntotal == len(removed.nodes) == removed.manifest["n_chunks"]
@@ -109,7 +144,7 @@ def test_a_text_pipeline_change_re_embeds_everything(kb, copied_index):
     rebuilt = open_knowledge_base(copied_index, progress=False)
     u = rebuilt.update
     assert u.full_rebuild == "text_pipeline_sha256" and (u.updated, u.unchanged) == (5, 0)
-    assert u.chunks_embedded == len(kb.nodes) and u.sentences_embedded == len(kb.sentences.docs)
+    assert u.chunks_embedded == len(kb.nodes)
 
 
 def test_progress_callback_reports_every_text(copied_index):
@@ -119,7 +154,7 @@ def test_progress_callback_reports_every_text(copied_index):
     kb = open_knowledge_base(copied_index, progress=events.append)
     assert events and all(e.docs == 1 for e in events)
     assert [e.texts_done for e in events] == sorted(e.texts_done for e in events)
-    assert events[-1].texts_done == events[-1].texts_total == kb.update.chunks_embedded + kb.update.sentences_embedded
+    assert events[-1].texts_done == events[-1].texts_total == kb.update.chunks_embedded
     assert events[-1].docs_done == 1
     assert resolve_progress(False) is None and resolve_progress(None) is None  # stderr is not a terminal here
 
@@ -202,4 +237,4 @@ def test_bench_ingest_prints_the_documented_json(capsys):
     obj = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert {"docs", "chunks", "texts_embedded", "seconds", "texts_per_s", "raw_fp32_texts_per_s", "efficiency",
             "docs_per_s"} <= set(obj)
-    assert obj["docs"] in (5, 7) and obj["texts_embedded"] > obj["chunks"] > 0 and obj["efficiency"] > 0
+    assert obj["docs"] in (5, 7) and obj["texts_embedded"] == obj["chunks"] > 0 and obj["efficiency"] > 0  # chunks only

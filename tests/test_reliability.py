@@ -353,3 +353,47 @@ def test_fuzzed_questions_end_as_an_answer_a_refusal_or_the_input_error(pipeline
             assert f"{n:,} characters long" in str(exc)
             outcomes["input error"] += 1
     assert sum(outcomes.values()) >= FUZZ_EXAMPLES and all(outcomes.values()), outcomes
+
+
+#: Generated command lines per run (issue 14 asks for >= 30). In-process
+#: calls of rag.cli.main, so each opens the real pipeline (about 3 s) without
+#: a new interpreter's 10 s of imports.
+CLI_FUZZ_EXAMPLES = 30
+
+
+@pytest.mark.slow
+def test_fuzzed_cli_questions_end_as_json_answers_or_json_errors(index_dir, kb, monkeypatch, capsys):
+    """``ragqa ask --json`` with generated questions and histories, options
+    among them (a question starting with "-" is a usage error): every run
+    prints one JSON object, an answer (exit 0) or an error (exit 2) of a
+    documented kind; never a traceback or usage text on stdout."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    from rag.cli import main
+
+    monkeypatch.setenv("RAGQA_INDEX_DIR", str(index_dir))
+    monkeypatch.delenv("RAGQA_CONFIG", raising=False)
+    pieces = st.sampled_from(["深圳", "基金", "規模", "多少", "？", "那香港呢", "How large?", "-", "--k", "<b>", "\u200b",
+                              "🤖", " ", "\n", "%s", "{0}", "1000億元", "\\", "'"])
+    text = st.one_of(st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=40),
+                     st.lists(pieces, max_size=8).map("".join))
+    kinds = {"answer": 0, "invalid_question": 0, "usage_error": 0}
+
+    @settings(max_examples=CLI_FUZZ_EXAMPLES, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    @given(question=text, history=st.lists(text, max_size=2))
+    def ask(question, history):
+        argv = ["ask", "--json", question] + [x for h in history for x in ("--history", h)]
+        status = main(argv)
+        out = capsys.readouterr().out
+        obj = json.loads(out)  # exactly one JSON document
+        if status == 0:
+            assert obj["answer"] and (obj["refused"] or obj["citations"])
+            kinds["answer"] += 1
+        else:
+            assert status == 2 and set(obj) == {"error"} and obj["error"]["type"] in kinds, obj
+            assert obj["error"]["message"] and "Traceback" not in obj["error"]["message"]
+            kinds[obj["error"]["type"]] += 1
+
+    ask()
+    assert sum(kinds.values()) >= CLI_FUZZ_EXAMPLES and kinds["answer"] and kinds["invalid_question"], kinds

@@ -77,7 +77,7 @@ class ExtractiveBackend(AnswerBackend):
         if not cands:
             return [], LexicalSignals(0.0, 0.0, kind, unseen_terms, q_simplified, keyword_score)
         q = np.asarray(kb.embedder.get_query_embedding(q_simplified), dtype=np.float32)
-        cos = table.vectors[rows] @ q
+        cos = table.vectors_for(rows) @ q
         for c, cs in zip(cands, cos):
             simplified = to_simplified(c.text)
             c.cosine = float(cs)

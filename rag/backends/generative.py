@@ -326,7 +326,7 @@ class GenerativeBackend(AnswerBackend):
         if not rows:
             return 0.0, (passage.clean_start, passage.clean_end)
         q = np.asarray(kb.embedder.get_query_embedding(sentence), dtype=np.float32)
-        cos = kb.sentences.vectors[rows] @ q
+        cos = kb.sentences.vectors_for(rows) @ q
         best = int(np.argmax(cos))
         s, e = (int(x) for x in kb.sentences.spans[rows[best]])
         return float(cos[best]) / MIN_CROSSLINGUAL_COSINE, (s, e)
