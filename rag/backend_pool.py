@@ -31,6 +31,11 @@ class BackendPool:
         self._by_name: dict[str, QAPipeline] = {pipeline.backend.name or DEFAULT_BACKEND: pipeline}
         self._lock = threading.Lock()
 
+    def loaded(self, name: str) -> bool:
+        """True when backend ``name`` is built (picking it needs no model load)."""
+        with self._lock:
+            return name in self._by_name
+
     def get(self, name: str) -> QAPipeline:
         """The pipeline answering with backend ``name``, building the backend
         on first use.

@@ -8,6 +8,7 @@
     ragqa backends [--json]
     ragqa config [--json]
     ragqa bench ingest [--docs N] [--threads N] [--json]   (build speed against the raw model)
+    ragqa feedback export [--file F] [--rating up|down|all]   (the UI's ratings as gold-file candidates)
 
 Flags default to None: a flag given wins, otherwise rag.settings resolves
 the environment, the config file and the defaults (one path for all).
@@ -214,6 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: one per core)")
     p.add_argument("--json", action="store_true", help="print one JSON object (last line) and no progress bar")
     p.set_defaults(func=cmd_bench_ingest)
+
+    p = sub.add_parser("feedback", help="the UI's answer ratings (thumbs up/down)")
+    feedback = p.add_subparsers(dest="feedback", required=True)
+    p = feedback.add_parser("export", help="print rated answers as gold-file candidates (eval/gold.jsonl's format), one a line")
+    p.add_argument("--file", default=None, help="the feedback file (default: <cache root>/feedback.jsonl)")
+    p.add_argument("--rating", choices=["up", "down", "all"], default="up",
+                   help="which ratings: liked answers (default), disliked ones (drafts to correct), or all")
+    p.set_defaults(func=cmd_feedback_export)
     return parser
 
 
@@ -417,6 +426,22 @@ def cmd_config(args) -> int:
     else:
         for key, value in data.items():
             print(f"{key} = {value}")
+    return 0
+
+
+def cmd_feedback_export(args) -> int:
+    """``ragqa feedback export``: the UI's rated answers as gold-file
+    candidates (rag.feedback.gold_candidates), one JSON object a line on
+    stdout; a count on stderr."""
+    from .feedback import feedback_path, gold_candidates, read_feedback
+
+    path = Path(args.file) if args.file else feedback_path(args.settings.cache_dir)
+    ratings = ("up", "down") if args.rating == "all" else (args.rating,)
+    items = gold_candidates(read_feedback(path), ratings)
+    for item in items:
+        print(json.dumps(item, ensure_ascii=False))
+    print(f"ragqa: {len(items)} gold-file candidate(s) from {path}" + ("" if path.exists() else " (no ratings yet)"),
+          file=sys.stderr)
     return 0
 
 

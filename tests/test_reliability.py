@@ -308,9 +308,10 @@ def test_instructions_addressed_to_a_model_are_recognised(sentence, flagged):
     assert (sentence in blank_instructions(text)) is not flagged
 
 
-#: Generated questions per run: 150, not the 500 issue 14 asks for: on 2 busy
-#: cores a fuzzed ask took ~3 s (500 ran past 25 minutes, session 7).
-FUZZ_EXAMPLES = 150
+#: Generated questions per run (issue 14 asks for >= 500). On 2 cores busy
+#: with other work a fuzzed ask took ~3 s (session 7); most generated
+#: questions are refused after retrieval, well under a second on a quiet machine.
+FUZZ_EXAMPLES = 500
 
 
 @pytest.mark.slow
