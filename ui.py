@@ -194,6 +194,13 @@ PAGE_JS = r"""
 LAUNCH_ASSETS = {"css": PAGE_CSS, "head": PAGE_JS}
 
 
+def plain_reason(exc: BaseException) -> str:
+    """The first line of an exception's message for a reader, without its
+    class name (issue 14: no exception class names in the UI); "an internal
+    error" when the message is empty."""
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()), "an internal error")
+
+
 def notice_update(notice_html: str) -> dict:
     """An update for the notice component: ``notice_html`` shown, or, when
     it is empty, the component hidden so it takes no space in the layout
@@ -340,7 +347,7 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
             return
         except Exception as exc:  # noqa: BLE001 - a notice, not an error page
             log.exception("backend %s failed to start", name)
-            yield (notice_update(render_notice(unavailable_notice(name, f"{type(exc).__name__}: {exc}"))),
+            yield (notice_update(render_notice(unavailable_notice(name, plain_reason(exc)))),
                    gr.update(value="Ask", interactive=True))
             return
         yield notice_update(""), gr.update(value="Ask", interactive=True)
@@ -401,8 +408,8 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
             turn.update(kind="error", reply=f"⚠ Sorry, no answer: {exc}", memory=True)
         except Exception as exc:  # noqa: BLE001 - one line in the chat, never a traceback
             log.exception("answering %r failed", message)
-            turn.update(kind="error", reply=f"⚠ Sorry, something went wrong while answering ({type(exc).__name__}: {exc}).",
-                        memory=True)
+            turn.update(kind="error", reply=f"⚠ Sorry, something went wrong while answering: {plain_reason(exc)} "
+                                            "(the server log has the details).", memory=True)
         else:
             if answer is None:  # stopped
                 turn.update(kind="stopped", reply=STOPPED)

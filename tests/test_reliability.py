@@ -398,3 +398,53 @@ def test_fuzzed_cli_questions_end_as_json_answers_or_json_errors(index_dir, kb, 
 
     ask()
     assert sum(kinds.values()) >= CLI_FUZZ_EXAMPLES and kinds["answer"] and kinds["invalid_question"], kinds
+
+
+#: Questions the 20 concurrent UI clients ask (Traditional, Simplified, English, unanswerable).
+CONCURRENT_QUESTIONS = ["深圳人工智能基金群的規模有多大？", "南沙区对人工智能产业最高给予多少资金支持？",
+                        "How large is Shenzhen's AI fund cluster?", "香港的人工智能基金群規模有多大？"]
+_TIMINGS = re.compile(r"\d[\d,.]*\s*ms")
+_TURN_IDS = re.compile(r"\bt[0-9a-f]{8}\b")  # each turn's anchors and ids carry its random id (rag.ui_render)
+
+
+def _chat_text(result) -> str:
+    """The chat of an ``/answer`` result as text, without what differs run to
+    run for the same answer: timings and the turn's anchor id."""
+    text = json.dumps(result, ensure_ascii=False, sort_keys=True)
+    return _TURN_IDS.sub("t<id>", _TIMINGS.sub("<t> ms", text))
+
+
+@pytest.mark.slow
+def test_twenty_concurrent_ui_clients_get_the_single_client_answers(pipeline):
+    """20 gradio_client sessions ask at once (ui.QUEUE_SETTINGS: four answered
+    at a time): no errors, and each chat equals the one a single client got
+    for the same question. Latencies are printed (pytest -s), not asserted."""
+    from gradio_client import Client
+
+    import ui
+
+    port = free_port()
+    app = ui.build_app(pipeline)
+    app.queue(**ui.QUEUE_SETTINGS)
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+
+        def ask(question: str) -> tuple[str, float]:
+            client = Client(url, verbose=False)
+            t0 = time.perf_counter()
+            result = client.predict(question, [], "extractive", api_name="/answer")
+            return _chat_text(result), time.perf_counter() - t0
+
+        single = {q: ask(q)[0] for q in CONCURRENT_QUESTIONS}
+        assert "1000億元" in single[CONCURRENT_QUESTIONS[0]] and "⚠" not in "".join(single.values())
+        asked = [CONCURRENT_QUESTIONS[i % len(CONCURRENT_QUESTIONS)] for i in range(20)]
+        with ThreadPoolExecutor(20) as pool:
+            results = list(pool.map(ask, asked))
+        for question, (chat, _) in zip(asked, results):
+            assert chat == single[question], question
+        seconds = sorted(s for _, s in results)
+        print(f"\n20 concurrent UI clients: p50 {seconds[9] * 1000:.0f} ms, p95 {seconds[18] * 1000:.0f} ms, max "
+              f"{seconds[-1] * 1000:.0f} ms")
+    finally:
+        app.close()
