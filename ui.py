@@ -68,6 +68,7 @@ from rag.backends import DEFAULT_BACKEND, BackendError, available_backends, desc
 from rag.backends.base import BackendOptionError
 from rag.corpus import CorpusError
 from rag.feedback import append_feedback, feedback_path, feedback_record
+from rag.indexing import resolve_progress
 from rag.knowledge_base import IndexSettings
 from rag.pipeline import FALLBACK_BACKEND, QAPipeline
 from rag.retrieval import DEFAULT_RETRIEVER, TOP_K
@@ -192,6 +193,49 @@ PAGE_JS = r"""
 
 #: What ``launch`` needs besides the Blocks (css, head); ``serve`` passes it.
 LAUNCH_ASSETS = {"css": PAGE_CSS, "head": PAGE_JS}
+
+
+#: The title of the page served while ``serve`` opens the pipeline
+#: (:func:`startup_app`); that page reloads itself once the server's
+#: ``/config`` names another title, i.e. once the chat is served.
+STARTING_TITLE = "ragqa · starting"
+STARTUP_HEAD = """<script>
+// ui.startup_app: reload when the chat app has taken over the port (Gradio's /config names its title).
+setInterval(async () => {
+  try {
+    const config = await (await fetch("/config", {cache: "no-store"})).json();
+    if (config.title && config.title !== "%s") location.reload();
+  } catch (e) { /* between the two servers: try again */ }
+}, 1000);
+</script>""" % STARTING_TITLE
+
+
+class StartupStatus:
+    """What the start-up page says while ``serve`` opens the pipeline: a
+    rag.indexing progress callback (``status(BuildProgress)``) that also
+    drives the terminal bar when stderr is a terminal. Thread-safe (one
+    attribute written, read by the page's timer)."""
+
+    def __init__(self):
+        self.text = "Loading the models… the chat opens here by itself."
+        self._terminal = resolve_progress(None)
+
+    def __call__(self, p) -> None:
+        self.text = (f"Indexing the articles: {p.docs_done:,} of {p.docs:,} documents "
+                     f"({p.texts_done:,} of {p.texts_total:,} passages embedded)… the chat opens here by itself.")
+        if self._terminal:
+            self._terminal(p)
+
+
+def startup_app(status: StartupStatus) -> gr.Blocks:
+    """The page served on the UI's port while the pipeline opens: the title
+    and ``status.text``, refreshed every second (gr.Timer). Launch it with
+    ``head=STARTUP_HEAD`` so that it reloads into the chat when that is up."""
+    with gr.Blocks(title=STARTING_TITLE, analytics_enabled=False) as app:
+        gr.Markdown(f"# {TITLE}")
+        text = gr.Markdown(status.text, elem_id="startup-status")
+        gr.Timer(1.0).tick(lambda: status.text, outputs=text, show_progress="hidden")
+    return app
 
 
 def plain_reason(exc: BaseException) -> str:
@@ -591,7 +635,9 @@ def serve(
     reader_dtype: str = "auto",
     feedback_file: str | Path | None = None,
 ):
-    """Open the pipeline once, build the app and launch it on ``host:port``.
+    """Open the pipeline once, build the app and launch it on ``host:port``;
+    meanwhile the port serves :func:`startup_app` (what is loading, and
+    "Indexing N of M documents" when the index is being built).
 
     A ``backend`` that cannot start (BackendError) does not stop the server:
     the pipeline opens with the extractive backend and the picker starts on
@@ -630,8 +676,21 @@ def serve(
     except BackendError as exc:
         log.warning("backend %s unavailable (%s); starting with %s", backend, exc, FALLBACK_BACKEND)
         answer_backend = FALLBACK_BACKEND
-    pipeline = QAPipeline.open(settings, backend=answer_backend, retriever=retriever, k=k, reader=reader,
-                               reader_dtype=reader_dtype)
+    # The port answers at once with a start-up page ("Indexing 120 of 505
+    # documents…" when the index has to be built), which reloads into the
+    # chat when it is served (issue 12: a first build takes minutes).
+    status = StartupStatus()
+    starter = startup_app(status)
+    try:
+        starter.launch(server_name=host, server_port=int(port), share=False, inbrowser=False, prevent_thread_lock=True,
+                       quiet=True, footer_links=[], head=STARTUP_HEAD)
+    except OSError as exc:  # Gradio: the port is taken or cannot be bound
+        raise ServeError(f"cannot serve on {host}:{port}: {exc}") from exc
+    try:
+        pipeline = QAPipeline.open(settings, backend=answer_backend, retriever=retriever, k=k, reader=reader,
+                                   reader_dtype=reader_dtype, progress=status)
+    finally:
+        starter.close()
     app = build_app(pipeline, default_backend=backend,
                     backend_options={**(other_backend_options or {}), backend: backend_options or {}},
                     feedback_file=feedback_file)

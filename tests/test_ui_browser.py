@@ -731,3 +731,40 @@ def test_switching_to_the_local_llm_backend(server, page):
     expect(sources(page).last.locator(".rq-timing")).to_contain_text("backend llamacpp", timeout=3 * ANSWER_TIMEOUT_MS)
     expect(answers(page).last).to_contain_text("[")
     assert_no_error_page(page)
+
+
+def test_the_port_answers_at_once_and_shows_indexing_progress_until_the_chat_opens(settings, browser, tmp_path):
+    """`ragqa ui` on an index that must be built: the port serves a start-up
+    page at once, which says "Indexing … of 5 documents" while the build
+    embeds, then reloads into the chat by itself (ui.startup_app)."""
+    from rag.knowledge_base import IndexSettings
+
+    fresh = IndexSettings(corpus_dir=settings.corpus_dir, index_dir=tmp_path / "new-index")
+    port = _free_port()
+    served: dict = {}
+    thread = threading.Thread(target=lambda: served.setdefault("app", ui.serve(
+        settings=fresh, host="127.0.0.1", port=port, backend="extractive", block=False)), daemon=True)
+    thread.start()
+    ctx = browser.new_context(viewport=DESKTOP, locale="zh-HK")
+    try:
+        page = ctx.new_page()
+        deadline = time.monotonic() + 60
+        while True:  # the start-up page comes up within seconds (the models load meanwhile)
+            try:
+                page.goto(f"http://127.0.0.1:{port}/")
+                break
+            except Exception:  # noqa: BLE001 - not listening yet
+                assert time.monotonic() < deadline, "the port never answered"
+                time.sleep(0.3)
+        status = page.locator("#startup-status")
+        expect(status).to_contain_text("of 5 documents", timeout=120_000)  # shown while the index is built
+        expect(page.locator("#question textarea")).to_be_visible(timeout=180_000)  # reloaded into the chat
+        assert page.title() == ui.TITLE
+        ask(page, FUND_Q)
+        wait_answered(page, 1)
+        expect(answers(page).last).to_contain_text("1000億元")
+    finally:
+        ctx.close()
+        thread.join(240)
+        if "app" in served:
+            served["app"].close()
