@@ -70,6 +70,7 @@ from rag.corpus import CorpusError
 from rag.feedback import append_feedback, feedback_path, feedback_record
 from rag.indexing import resolve_progress
 from rag.knowledge_base import IndexSettings
+from rag.milvus_store import StoreError
 from rag.pipeline import FALLBACK_BACKEND, QAPipeline
 from rag.retrieval import DEFAULT_RETRIEVER, TOP_K
 from rag.schema import Answer
@@ -448,7 +449,7 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
                 raise RuntimeError("the pipeline returned no answer")
         except QuestionError as exc:
             turn.update(kind="error", reply=f"⚠ {exc}")
-        except (CorpusError, BackendError) as exc:
+        except (CorpusError, BackendError, StoreError) as exc:
             turn.update(kind="error", reply=f"⚠ Sorry, no answer: {exc}", memory=True)
         except Exception as exc:  # noqa: BLE001 - one line in the chat, never a traceback
             log.exception("answering %r failed", message)

@@ -28,6 +28,7 @@ from pathlib import Path
 from .backends import DEFAULT_BACKEND, BackendError, available_backends, backend_class, fallback_notice, get_backend
 from .backends.base import BackendOptionError, redact
 from .corpus import CorpusError
+from .milvus_store import StoreError
 from .reader import ReaderError
 from .retrieval import DEFAULT_RETRIEVER, RETRIEVERS, TOP_K
 from .settings import ConfigError, Settings, load_settings, quiet_libraries
@@ -41,7 +42,7 @@ EXIT_USAGE = 2
 
 #: Settings fields a command-line flag can set (rag.settings.Settings).
 SETTING_FLAGS = ("corpus", "index_dir", "embed_model", "backend", "retriever", "k", "reader", "reader_dtype", "host", "port",
-                 "api_host", "api_port")
+                 "api_host", "api_port", "store", "milvus_uri")
 #: Backend option flags: flag attribute -> (backend, option); "*": every backend that has the option.
 OPTION_FLAGS = {"gguf": ("llamacpp", "gguf"), "base_url": ("openai", "base_url"), "llm_model": ("openai", "model"),
                 "timeout": ("openai", "timeout"), "deadline": ("*", "deadline")}
@@ -79,6 +80,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", default=None, help="folder of .txt/.md articles (default: $RAGQA_CORPUS or the project's corpus/)")
     p.add_argument("--index-dir", default=None, help="where the index lives (default: $RAGQA_INDEX_DIR or ~/.cache/ragqa/indexes/...)")
     p.add_argument("--embed-model", default=None, help="sentence-transformers name or folder (default: $RAGQA_EMBED_MODEL or the offline e5-small)")
+    # issue 13: the index engine (rag.milvus_store); the token comes from $RAGQA_MILVUS_TOKEN only
+    p.add_argument("--store", default=None, choices=["faiss", "milvus"], help="index engine (default: $RAGQA_STORE or faiss)")
+    p.add_argument("--milvus-uri", default=None, help="--store milvus: a Milvus Lite file (*.db) or a server URL "
+                   "http(s)://host:19530 (default: $RAGQA_MILVUS_URI or <index dir>.milvus.db)")
 
 
 def _pipeline_options(p: argparse.ArgumentParser) -> None:
@@ -234,7 +239,8 @@ def cmd_index(args) -> int:
     ``full_rebuild`` (why everything was embedded, or null), ``state``
     (``built``, ``updated``, ``up to date``), ``docs``, ``chunks``,
     ``skipped`` (corpus files not indexed) and ``skipped_files``
-    (``[{"name", "reason"}]``)."""
+    (``[{"name", "reason"}]``); with ``--store milvus`` also ``milvus``:
+    rag.milvus_store.SyncReport's fields plus ``uri`` and ``collection``."""
     from .knowledge_base import open_knowledge_base
 
     kb = open_knowledge_base(args.settings.index_settings(), rebuild=args.rebuild, progress=False if args.json else None,
@@ -242,8 +248,9 @@ def cmd_index(args) -> int:
     m, u = kb.manifest, kb.update
     state = "up to date" if not kb.rebuilt else "built" if u.full_rebuild else "updated"
     seconds = round(sum(kb.timings_ms.values()) / 1000, 2)
+    milvus = {**kb.store.report.to_json(), "uri": kb.store.uri, "collection": kb.store.collection} if kb.store else None
     if args.json:
-        print(json.dumps({**u.to_json(), "seconds": seconds, "build_seconds": u.seconds, "state": state,
+        print(json.dumps({**({"milvus": milvus} if milvus else {}), **u.to_json(), "seconds": seconds, "build_seconds": u.seconds, "state": state,
                           "docs": len(kb.articles), "chunks": m["n_chunks"], "skipped": len(kb.skipped),
                           "skipped_files": [{"name": f.name, "reason": f.reason} for f in kb.skipped]},
                          ensure_ascii=False))
@@ -252,6 +259,10 @@ def cmd_index(args) -> int:
           f"chunk {m['chunk_size']}/{m['chunk_overlap']} chars; {u.added} added, {u.updated} updated, {u.removed} removed, "
           f"{u.unchanged} unchanged; {u.chunks_embedded} chunks embedded; "
           f"open {seconds:.1f} s")
+    if milvus:  # issue 13
+        print(f"milvus {milvus['uri']} ({milvus['collection']}): {milvus['rows']} chunks; {milvus['inserted_docs']} "
+              f"documents inserted, {milvus['deleted_docs']} deleted, {milvus['unchanged_docs']} unchanged"
+              + (f"; rebuilt: {milvus['full_rebuild']}" if milvus["full_rebuild"] else ""))
     if kb.skipped:
         print(f"{len(kb.skipped)} file(s) skipped: " + "; ".join(f"{f.name} ({f.reason})" for f in kb.skipped))
     return 0
@@ -476,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 #: Error kinds under --json ("type" of the error object).
-_ERROR_TYPES = {ConfigError: "config_error", QuestionError: "invalid_question", CorpusError: "corpus_error", BackendError: "backend_error",
+_ERROR_TYPES = {StoreError: "store_error", ConfigError: "config_error", QuestionError: "invalid_question", CorpusError: "corpus_error", BackendError: "backend_error",
                 ReaderError: "reader_error", FileNotFoundError: "file_not_found", ValueError: "invalid_value"}
 
 

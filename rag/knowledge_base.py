@@ -76,6 +76,11 @@ class IndexSettings:
     chunk_size: int = CHUNK_SIZE
     chunk_overlap: int = CHUNK_OVERLAP
     cache_dir: Path | None = None  # the cache root (converted models, indexes); None: ~/.cache/ragqa
+    # -- the index engine (issue 13; rag.milvus_store). Not part of the local
+    # manifest: the local folder serves both engines.
+    store: str = "faiss"  # "faiss" (in-process FAISS + bm25s) or "milvus"
+    milvus_uri: str | None = None  # a Lite .db path or http(s)://host:19530; None: <index_dir>.milvus.db
+    milvus_token: str | None = field(default=None, repr=False)  # "user:password" or an API key
 
 
 @dataclass
@@ -110,6 +115,7 @@ class KnowledgeBase:
     settings: IndexSettings | None = None  # what it was opened with
     update: BuildReport = field(default_factory=BuildReport)
     skipped: list[SkippedFile] = field(default_factory=list)  # corpus files not indexed, and why
+    store: object | None = None  # --store milvus: the rag.milvus_store.MilvusChunkStore (index and bm25 are Milvus's)
 
     @cached_property
     def keyword_idf(self) -> dict[str, float]:
@@ -235,6 +241,11 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
     articles = {a.doc: a for a in corpus}
     t_corpus = time.perf_counter()
     expected = expected_manifest(settings)
+    store = None
+    if settings.store == "milvus":  # issue 13: connect first, so a bad URI or token fails before the model loads
+        from .milvus_store import connect_store
+
+        store = connect_store(settings, index_dir)
     embedder = load_embedder(settings.embed_model, cache_root=settings.cache_dir)
     t_model = time.perf_counter()
     index_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -262,11 +273,18 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
             built = build_index(articles, embedder, index_dir, expected, settings.chunk_size, settings.chunk_overlap,
                                 previous=stored, full_rebuild=full, progress=resolve_progress(progress), threads=threads)
             index, sentences, bm25, manifest, update = built.index, built.sentences, built.bm25, built.manifest, built.report
+        if store is not None:  # issue 13: fill the Milvus collection from the local index (rag.milvus_store)
+            from .milvus_store import attach_store
+
+            milvus = attach_store(store, index_dir, index, manifest, embedder, rebuild=rebuild)
     nodes = {nid: node for nid, node in index.docstore.docs.items() if isinstance(node, TextNode)}
+    if store is not None:  # Milvus answers dense and BM25 retrieval; the local FAISS and bm25s are not queried
+        index, bm25 = milvus.index, milvus.keyword
     timings = {
         "corpus_ms": round((t_corpus - t0) * 1000, 1),
         "model_load_ms": round((t_model - t_corpus) * 1000, 1),
         "index_ms": round((time.perf_counter() - t_model) * 1000, 1),
     }
     return KnowledgeBase(articles, nodes, index, embedder, sentences, bm25, manifest, rebuilt=bool(stale) or rebuild,
-                         timings_ms=timings, settings=settings, update=update, skipped=corpus.skipped)
+                         timings_ms=timings, settings=settings, update=update, skipped=corpus.skipped,
+                         store=store)

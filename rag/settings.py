@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", description="HTTP API host (ragqa serve)")
     api_port: int = Field(8000, ge=0, le=65535, description="HTTP API port (ragqa serve; 0: any free port)")
     api_key: SecretStr | None = Field(None, description="bearer key that clients of the HTTP API must send (none: no key)")
+    # -- the index engine (issue 13; rag.milvus_store)
+    store: Literal["faiss", "milvus"] = Field("faiss", description="index engine: faiss (in-process) or milvus")
+    milvus_uri: str | None = Field(None, description="--store milvus: a Milvus Lite file (*.db) or a server URL "
+                                   "http(s)://host:19530 (default: <index_dir>.milvus.db)")
+    milvus_token: SecretStr | None = Field(None, description="--store milvus: the server's token ('user:password' or an API key)")
     backend_sections: dict[str, dict[str, Any]] = Field(default_factory=dict, exclude=True)
 
     @classmethod
@@ -129,6 +134,13 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown retriever {value!r}; choose one of: {', '.join(RETRIEVERS)}")
         return value
 
+    @field_validator("milvus_uri")
+    @classmethod
+    def _milvus_uri(cls, value: str | None) -> str | None:
+        from .milvus_store import check_uri
+
+        return check_uri(value) if value is not None else None
+
     @field_validator("corpus", "index_dir", "cache_dir")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
@@ -138,7 +150,8 @@ class Settings(BaseSettings):
     def index_settings(self) -> IndexSettings:
         """What the knowledge base is built from (rag.knowledge_base)."""
         return IndexSettings(corpus_dir=self.corpus, index_dir=self.index_dir, embed_model=self.embed_model,
-                             cache_dir=self.cache_dir)
+                             cache_dir=self.cache_dir, store=self.store, milvus_uri=self.milvus_uri,
+                             milvus_token=self.milvus_token.get_secret_value() if self.milvus_token else None)
 
     def backend_options(self, name: str | None = None, **flags) -> dict[str, Any]:
         """Options for ``get_backend(name, **options)``: the config file's
