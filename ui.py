@@ -239,6 +239,25 @@ def startup_app(status: StartupStatus) -> gr.Blocks:
     return app
 
 
+def _quiet_choice_check(radio: gr.Radio):
+    """``radio.preprocess``, except that a value outside the choices (an API
+    client naming a backend the picker does not offer) is refused with one
+    plain line and no traceback in the server's log: Gradio 6.31's
+    Radio.preprocess raises gr.Error with ``print_exception=True``, which the
+    queue prints as a traceback for every such request."""
+    check = radio.preprocess
+
+    def preprocess(payload):
+        try:
+            return check(payload)
+        except gr.Error:
+            offered = ", ".join(str(value) for _, value in radio.choices)
+            raise gr.Error(f"unknown answer backend {payload!r}; this app offers: {offered}",
+                           print_exception=False) from None
+
+    return preprocess
+
+
 def plain_reason(exc: BaseException) -> str:
     """The first line of an exception's message for a reader, without its
     class name (issue 14: no exception class names in the UI); "an internal
@@ -568,6 +587,7 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
                                        label="Example questions (click one to ask it)", elem_id="examples")
                 backend = gr.Radio(choices=choices, value=default_backend, label="How to answer", elem_id="backend",
                                    interactive=True)
+                backend.preprocess = _quiet_choice_check(backend)
                 gr.HTML("".join(f'<span data-label="{escape_html(label)}">{escape_html(reason)}</span>'
                                 for label, reason in reasons.items()), elem_id="backend-reasons", padding=False)
                 with gr.Row(equal_height=True):

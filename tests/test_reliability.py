@@ -448,3 +448,30 @@ def test_twenty_concurrent_ui_clients_get_the_single_client_answers(pipeline):
               f"{seconds[-1] * 1000:.0f} ms")
     finally:
         app.close()
+
+
+def test_an_unknown_backend_name_from_an_api_client_is_refused_without_a_traceback(pipeline, capfd):
+    """The UI's ``/answer`` endpoint called with a backend the picker does not
+    offer: a plain refusal for the client, no traceback in the server's output."""
+    from gradio_client import Client
+
+    import ui
+
+    port = free_port()
+    app = ui.build_app(pipeline)
+    app.queue(**ui.QUEUE_SETTINGS)
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        try:
+            result = client.predict(QUESTION, [], "no-such-backend", api_name="/answer")
+            shown = json.dumps(result, ensure_ascii=False)
+            assert "no-such-backend" in shown and "1000億元" not in shown
+        except Exception as exc:  # noqa: BLE001 - Gradio's own validation error reaches the client as AppError
+            assert "no-such-backend" in str(exc) and "Traceback" not in str(exc)
+        ok = client.predict(QUESTION, [], "extractive", api_name="/answer")  # the server still answers
+        assert "1000億元" in json.dumps(ok, ensure_ascii=False)
+    finally:
+        app.close()
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err
