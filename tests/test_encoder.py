@@ -1,0 +1,101 @@
+"""The plain-torch encoder (embeddings.encoder) that answering runs computes
+what transformers and sentence-transformers compute, on the real model,
+reader weights and articles; and answering imports neither of them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from embeddings.encoder import batch_ids, is_plain_e5_folder, load_base_state, load_e5, load_tokenizer
+from embeddings.model import E5Embedding, embed_passages, load_embedder, resolve_model
+from rag.reader import Reader
+
+from .conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def folder():
+    return resolve_model(None).path
+
+
+@pytest.fixture(scope="module")
+def texts(kb):
+    """Passages of all five articles (both scripts), a one-character text, an
+    English question and a text longer than the model's 512 tokens."""
+    out = [node.get_content() for node in list(kb.nodes.values())[::7]]
+    article = next(iter(kb.articles.values())).repaired.text
+    return out + ["短", "Which companies founded the Bay Area AI industry innovation alliance?", article * 3]
+
+
+def test_embeddings_equal_sentence_transformers(folder, texts):
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(folder, device="cpu")
+    embedder = load_embedder()
+    assert isinstance(embedder, E5Embedding) and embedder.dim == 384
+    ours = embed_passages(embedder, texts)
+    ref = st.encode(texts, prompt="passage: ", normalize_embeddings=True, batch_size=32)
+    assert ours.shape == ref.shape == (len(texts), 384) and ours.dtype == np.float32
+    assert np.abs(ours - ref).max() < 1e-5
+    queries = np.array([embedder.get_query_embedding(t) for t in texts[-3:]])
+    assert np.abs(queries - st.encode(texts[-3:], prompt="query: ", normalize_embeddings=True)).max() < 1e-5
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+
+
+def test_token_ids_equal_the_transformers_tokenizer(folder, texts):
+    from transformers import AutoTokenizer
+
+    hf = AutoTokenizer.from_pretrained(folder)
+    ids, mask = batch_ids(load_tokenizer(folder), texts, 512)
+    ref = hf(texts, padding=True, truncation=True, max_length=512, return_tensors="pt")
+    assert torch.equal(ids, ref["input_ids"]) and torch.equal(mask, ref["attention_mask"])
+    assert ids.shape[1] == 512  # the long text was truncated, as sentence-transformers does
+
+
+def test_reader_logits_and_spans_equal_transformers(kb):
+    """The answering reader (plain torch) and the training one (transformers)
+    read the same spans with the same scores, long windows and a question
+    too long for one input included."""
+    plain, hf = Reader.load(dtype="float32"), Reader.load(dtype="float32", trainable=True)
+    assert type(plain.model).__name__ == "XLMRQuestionAnswering"
+    assert type(hf.model).__name__ == "XLMRobertaForQuestionAnswering"
+    windows = [node.get_content() for node in list(kb.nodes.values())[::25]]
+    windows.append(next(iter(kb.articles.values())).repaired.text[:1500])
+    questions = ["深圳人工智能基金群的規模有多大？", "Who chairs the alliance?", "广东全省拥有多少家省级平台？" * 20]
+    pairs = [(q, w) for q in questions for w in windows]
+    ours, ref = plain.read_batch(pairs), hf.read_batch(pairs)
+    assert [(s.start, s.end) for s in ours] == [(s.start, s.end) for s in ref]
+    assert max(abs(a.score - b.score) for a, b in zip(ours, ref)) < 1e-3
+    # the frozen token embeddings are the embedder's tensor, not a copy
+    base = load_base_state(resolve_model(None).path)["embeddings.word_embeddings.weight"]
+    assert plain.model.roberta.embeddings.word_embeddings.weight.data_ptr() == base.data_ptr()
+
+
+def test_only_plain_e5_folders_take_the_fast_path(folder, tmp_path):
+    assert is_plain_e5_folder(folder)
+    assert not is_plain_e5_folder(tmp_path)  # nothing there: sentence-transformers decides (and says why it fails)
+    e5 = load_e5(folder)
+    assert e5.encode([]).shape == (0, 384)
+
+
+def test_answering_imports_neither_transformers_nor_sentence_transformers(settings):
+    """What start-up time depends on (README, Cold start): opening the
+    pipeline and answering one question in a fresh process."""
+    code = (
+        "import sys\n"
+        "from rag.knowledge_base import IndexSettings\n"
+        "from rag.pipeline import QAPipeline\n"
+        f"qa = QAPipeline.open(IndexSettings(corpus_dir={str(settings.corpus_dir)!r}, index_dir={str(settings.index_dir)!r}, "
+        f"cache_dir={settings.cache_dir and str(settings.cache_dir)!r}))\n"
+        "a = qa.ask('深圳人工智能基金群的規模有多大？')\n"
+        "assert '1000' in a.answer, a.answer\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('transformers', 'sentence_transformers', 'sklearn')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
