@@ -56,6 +56,7 @@ import queue
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -722,14 +723,31 @@ def serve(
             server_port=int(port),
             share=False,
             inbrowser=False,
-            prevent_thread_lock=not block,
+            prevent_thread_lock=True,
             quiet=not block,
             footer_links=[],
             **LAUNCH_ASSETS,
         )
     except OSError as exc:  # Gradio: the port is taken or cannot be bound
         raise ServeError(f"cannot serve on {host}:{port}: {exc}") from exc
+    # The models finish loading while the reader looks at the chat (issue 12:
+    # the chat is served before them; a question asked meanwhile waits).
+    threading.Thread(target=_warm_up, args=(pipeline,), name="ragqa-warm-up", daemon=True).start()
+    if block:
+        app.block_thread()
     return app
+
+
+def _warm_up(pipeline: QAPipeline) -> None:
+    """QAPipeline.warm_up, logging instead of raising: a model that failed to
+    load is reported to the reader by the first answer."""
+    t0 = time.perf_counter()
+    try:
+        pipeline.warm_up()
+    except Exception as exc:  # noqa: BLE001 - the first question reports it to the reader
+        log.warning("warm-up failed: %s", plain_reason(exc))
+    else:
+        log.info("models ready %.1f s after the chat was served", time.perf_counter() - t0)
 
 
 def main(argv: list[str] | None = None) -> int:

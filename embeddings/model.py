@@ -11,8 +11,11 @@ wraps sentence-transformers) for any other model.
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +78,70 @@ def resolve_model(name: str | None = None, cache_root: Path | None = None) -> Em
     return EmbeddingSpec(name, path, *prefixes)
 
 
+class Deferred:
+    """A value made by ``fn()`` once, when first needed (:meth:`result`) or
+    ahead of need in a background thread (:meth:`start`); thread-safe.
+    Models load through this, so that a process opens its index and serves
+    its page before torch is even imported (issue 12, cold start), and a
+    command that fails early never loads them.
+
+    Args:
+        fn: makes the value; its exception is re-raised by every :meth:`result`.
+        name: the loading thread's name.
+    """
+
+    def __init__(self, fn: Callable, name: str):
+        self._fn, self._name = fn, name
+        self._future: Future | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> Future:
+        """Start making the value in a daemon thread (once); its Future."""
+        with self._lock:
+            if self._future is None:
+                self._future = Future()
+                threading.Thread(target=self._run, name=self._name, daemon=True).start()
+            return self._future
+
+    def _run(self) -> None:
+        try:
+            self._future.set_result(self._fn())
+        except BaseException as exc:  # handed to whoever waits
+            self._future.set_exception(exc)
+
+    def result(self):
+        """The value, waiting for it (started now if it was not)."""
+        return self.start().result()
+
+
+def is_plain_e5_folder(folder: str | Path) -> bool:
+    """True when ``folder`` holds an XLM-R model that sentence-transformers
+    runs as Transformer -> mean Pooling -> Normalize (what
+    embeddings.encoder.E5 computes), with safetensors weights and a
+    ``tokenizer.json``."""
+    folder = Path(folder)
+    try:
+        modules = [m["type"].rsplit(".", 1)[-1] for m in json.loads((folder / "modules.json").read_text("utf-8"))]
+        pooling = json.loads((folder / "1_Pooling" / "config.json").read_text("utf-8"))
+        cfg = json.loads((folder / "config.json").read_text("utf-8"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    mean_only = pooling.get("pooling_mode_mean_tokens") and not any(
+        v for k, v in pooling.items() if k.startswith("pooling_mode_") and k != "pooling_mode_mean_tokens")
+    return (modules == ["Transformer", "Pooling", "Normalize"] and bool(mean_only)
+            and cfg.get("model_type") == "xlm-roberta" and isinstance(cfg.get("hidden_size"), int)
+            and (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file())
+
+
+def _load_e5(spec: EmbeddingSpec):
+    from .encoder import load_e5  # imports torch (about 1 s): in the loading thread
+
+    try:
+        return load_e5(spec.path)
+    except Exception as exc:  # torch / safetensors / tokenizers raise their own types
+        raise EmbeddingModelError(f"cannot load embedding model {spec.name!r} from {spec.path}: {exc}") from exc
+
+
 class E5Embedding(BaseEmbedding):
     """llama-index embedding over :class:`embeddings.encoder.E5` (plain
     torch): the same vectors as ``HuggingFaceEmbedding`` on the same folder
@@ -83,35 +150,57 @@ class E5Embedding(BaseEmbedding):
     embeddings.encoder). Vectors are lists of ``dim`` floats, L2-normalized;
     the e5 prefixes are added here.
 
+    The model loads when first needed, or ahead of need in a background
+    thread after :meth:`start_loading` (torch import, tokenizer, weights:
+    about 2 s); see :meth:`wait`.
+
     Args:
-        e5: the loaded model (embeddings.encoder.load_e5).
+        e5: the loaded model (embeddings.encoder.load_e5), or a
+            :class:`Deferred` one.
+        dim: the vector size (config.json ``hidden_size``), known before the model loads.
         model_name / embed_batch_size: as for any llama-index embedding.
         query_prefix / passage_prefix: prepended to questions / passages.
     """
 
     query_prefix: str = ""
     passage_prefix: str = ""
+    dim: int = 384
     _e5: object = PrivateAttr()
+    _lock: object = PrivateAttr()
 
     def __init__(self, e5, **kwargs):
         super().__init__(**kwargs)
         self._e5 = e5
+        self._lock = threading.Lock()
 
     @classmethod
     def class_name(cls) -> str:
         return "E5Embedding"
 
-    @property
-    def dim(self) -> int:
-        """Vector size (384 for e5-small)."""
-        return self._e5.dim
+    def start_loading(self) -> None:
+        """Load the model in a background thread from now on (no-op once loaded)."""
+        if isinstance(self._e5, Deferred):
+            self._e5.start()
+
+    def wait(self):
+        """The loaded embeddings.encoder.E5 (loading it, or waiting for the
+        loading thread).
+
+        Raises:
+            EmbeddingModelError: the model could not be loaded.
+        """
+        if isinstance(self._e5, Deferred):
+            with self._lock:
+                if isinstance(self._e5, Deferred):
+                    self._e5 = self._e5.result()
+        return self._e5
 
     def encode(self, texts: list[str], passages: bool = True) -> np.ndarray:
         """``(len(texts), dim)`` float32, L2-normalized: the texts with the
         passage prefix (``passages``) or the query prefix, in batches of
         ``embed_batch_size`` cut in the given order."""
         prefix = self.passage_prefix if passages else self.query_prefix
-        return self._e5.encode(list(texts), prefix=prefix, batch_size=self.embed_batch_size)
+        return self.wait().encode(list(texts), prefix=prefix, batch_size=self.embed_batch_size)
 
     def _get_query_embedding(self, query: str) -> list[float]:
         return self.encode([query], passages=False)[0].tolist()
@@ -129,27 +218,24 @@ class E5Embedding(BaseEmbedding):
 def load_embedder(name: str | None = None, batch_size: int = 32, cache_root: Path | None = None):
     """A llama-index embedding for ``name`` on the CPU: :class:`E5Embedding`
     for the default model (or any folder sentence-transformers would run as
-    XLM-R + mean pooling + normalization, embeddings.encoder.is_plain_e5_folder),
-    else llama-index's ``HuggingFaceEmbedding``.
+    XLM-R + mean pooling + normalization, :func:`is_plain_e5_folder`; it
+    returns at once and loads the model when first needed), else
+    llama-index's ``HuggingFaceEmbedding``.
 
     Its ``get_query_embedding`` / ``get_text_embedding_batch`` return
     L2-normalized float vectors (384 floats for the default model); the e5
     prefixes are added for you.
 
     Raises:
-        EmbeddingModelError: the model cannot be found or loaded.
+        EmbeddingModelError: the model cannot be found or loaded (for
+            :class:`E5Embedding`, damaged weights show at its first use).
     """
     spec = resolve_model(name, cache_root)
-    if Path(spec.path).is_dir():
-        from .encoder import is_plain_e5_folder, load_e5
-
-        if is_plain_e5_folder(spec.path):
-            try:
-                e5 = load_e5(spec.path)
-            except Exception as exc:  # torch / safetensors / tokenizers raise their own types
-                raise EmbeddingModelError(f"cannot load embedding model {spec.name!r} from {spec.path}: {exc}") from exc
-            return E5Embedding(e5, model_name=spec.name, embed_batch_size=batch_size,
-                               query_prefix=spec.query_prefix, passage_prefix=spec.passage_prefix)
+    if is_plain_e5_folder(spec.path):
+        dim = json.loads((Path(spec.path) / "config.json").read_text("utf-8"))["hidden_size"]
+        return E5Embedding(Deferred(lambda: _load_e5(spec), "ragqa-load-embedder"), model_name=spec.name,
+                           embed_batch_size=batch_size, dim=dim, query_prefix=spec.query_prefix,
+                           passage_prefix=spec.passage_prefix)
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
     try:

@@ -130,6 +130,30 @@ class QAPipeline:
         return self._extractive
 
     # -- the steps -------------------------------------------------------
+    def warm_up(self) -> None:
+        """Do now what the first question would otherwise wait for: the
+        embedder and the reader load (both deferred until needed:
+        embeddings.model.Deferred; here they load side by side), jieba reads
+        its dictionary (0.7 s), each model runs once, and the English term
+        expander is built (about 1 s). ``ui.serve`` calls it in a background
+        thread once the chat is served; ``ragqa ask`` does not need it.
+
+        Raises:
+            EmbeddingModelError, rag.reader.ReaderError: a model failed to load
+                (the first question would raise the same).
+        """
+        from .text import tokenize
+
+        for model in (self.kb.embedder, self.reader):
+            if hasattr(model, "start_loading"):
+                model.start_loading()
+        tokenize("人工智能")
+        self.kb.embedder.get_query_embedding("人工智能")
+        if self.reader is not None:
+            self.reader.read("人工智能？", "人工智能。")
+        if self.kb.store is None:
+            self.kb.english_expander  # noqa: B018 - a cached property: built here
+
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         """Top-``k`` passages for a (standalone) question, best first."""
         retriever = self.retriever if k in (None, self.k) else make_retriever(self.kb, self.retriever_name, k)

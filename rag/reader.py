@@ -33,6 +33,7 @@ span to no answer; the pipeline's threshold is calibrated, rag.answerability).
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,11 +159,53 @@ class Reader:
     """
 
     def __init__(self, model, tokenizer, manifest: dict | None = None, base_sha256: str = ""):
-        self.model = model
-        self.tokenizer = tokenizer
+        self._model = model
+        self._tokenizer = tokenizer
         self.manifest = manifest or {}
         self.base_sha256 = base_sha256
-        self.dtype = "float32"  # of the model's weights; Reader.load may cast to bfloat16
+        self._dtype = "float32"  # of the model's weights; Reader.load may cast to bfloat16
+        self._pending = None  # Reader.load: the assembled Reader, embeddings.model.Deferred
+        self._lock = threading.Lock()
+
+    def start_loading(self) -> None:
+        """Build the model in a background thread from now on (no-op once built)."""
+        pending = self._pending
+        if pending is not None:
+            pending.start()
+
+    def wait(self) -> "Reader":
+        """This reader once its model has loaded (:meth:`load` defers it:
+        torch import, weights, tokenizer, about 1-2 s).
+
+        Raises:
+            ReaderError: the weights do not fit the model or cannot be read.
+        """
+        if self._pending is not None:
+            with self._lock:
+                if self._pending is not None:
+                    built = self._pending.result()
+                    self._model, self._tokenizer, self._dtype = built._model, built._tokenizer, built._dtype
+                    self._pending = None
+        return self
+
+    @property
+    def model(self):
+        """The span model (waits for it, :meth:`wait`)."""
+        return self.wait()._model
+
+    @model.setter
+    def model(self, value) -> None:
+        self._model = value
+
+    @property
+    def tokenizer(self):
+        """The ``tokenizers.Tokenizer`` (waits for it, :meth:`wait`)."""
+        return self.wait()._tokenizer
+
+    @property
+    def dtype(self) -> str:
+        """``"float32"`` or ``"bfloat16"``: the model's weights (waits for it, :meth:`wait`)."""
+        return self.wait()._dtype
 
     @classmethod
     def from_base(cls, base: Path) -> "Reader":
@@ -202,14 +245,18 @@ class Reader:
             trainable: a transformers model (to train further) instead of
                 the plain-torch one (embeddings.encoder) answering uses.
 
+        The files are checked here; the model itself is built when first
+        needed, or ahead of need after :meth:`start_loading` (torch import,
+        weights: 1-2 s; :meth:`wait`), unless ``trainable``.
+
         Raises:
-            ReaderError: a file is missing, its sha256 differs from the
-                manifest's, or it does not fit the model; the message names
-                the file and how to restore it.
+            ReaderError: a file is missing or its sha256 differs from the
+                manifest's (here), or the weights do not fit the model (at
+                the first read); the message names the file and how to
+                restore it.
             ValueError: unknown ``dtype``.
         """
-        import torch
-        from safetensors.torch import load_file
+        from embeddings.model import Deferred
 
         folder = Path(folder or DEFAULT_READER_DIR)
         weights, manifest_path = folder / WEIGHTS_FILE, folder / MANIFEST_FILE
@@ -222,7 +269,25 @@ class Reader:
             raise ReaderError(f"reader manifest unreadable: {manifest_path} ({exc}); {RESTORE_HINT}") from exc
         if manifest.get("weights_sha256") and sha256_file(weights) != manifest["weights_sha256"]:
             raise ReaderError(f"reader weights corrupt: {weights} does not match the sha256 in its manifest; {RESTORE_HINT}")
+        if dtype not in DTYPES:
+            raise ValueError(f"unknown reader dtype {dtype!r}; choose one of: {', '.join(DTYPES)}")
         base = base or base_model_path(cache_root)
+        if trainable:
+            return cls._assemble(weights, base, dtype, manifest, trainable=True)
+        reader = cls(None, None, manifest)
+        reader._pending = Deferred(lambda: cls._assemble(weights, base, dtype, manifest), "ragqa-load-reader")
+        return reader
+
+    @classmethod
+    def _assemble(cls, weights: Path, base: Path, dtype: str, manifest: dict, trainable: bool = False) -> "Reader":
+        """The reader from checked files (:meth:`load`); slow part: torch.
+
+        Raises:
+            ReaderError: the weights cannot be read or do not fit the model.
+        """
+        import torch
+        from safetensors.torch import load_file
+
         try:
             state = {k: v.float() for k, v in load_file(str(weights)).items()}
         except Exception as exc:  # safetensors raises its own error types on a damaged header
@@ -248,8 +313,8 @@ class Reader:
             raise ReaderError(f"reader weights do not fit the model: {weights} (missing {missing[:3]}, "
                               f"unexpected {unexpected[:3]}); {RESTORE_HINT}")
         reader.model.eval()
-        reader.dtype = resolve_dtype(dtype)
-        if reader.dtype == "bfloat16":
+        reader._dtype = resolve_dtype(dtype)
+        if reader._dtype == "bfloat16":
             reader.model.to(torch.bfloat16)
         reader.manifest = manifest
         return reader
@@ -382,7 +447,7 @@ def load_reader(folder: Path | None = None, dtype: str = "auto", cache_root: Pat
     Raises:
         ReaderError: see :meth:`Reader.load`.
     """
-    key = (str(Path(folder or DEFAULT_READER_DIR).resolve()), resolve_dtype(dtype))
+    key = (str(Path(folder or DEFAULT_READER_DIR).resolve()), dtype)
     if key not in _CACHE:
-        _CACHE[key] = Reader.load(folder, dtype=key[1], cache_root=cache_root)
+        _CACHE[key] = Reader.load(folder, dtype=dtype, cache_root=cache_root)
     return _CACHE[key]

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from embeddings.encoder import batch_ids, is_plain_e5_folder, load_base_state, load_e5, load_tokenizer
-from embeddings.model import E5Embedding, embed_passages, load_embedder, resolve_model
+from embeddings.encoder import batch_ids, load_base_state, load_e5, load_tokenizer
+from embeddings.model import E5Embedding, embed_passages, is_plain_e5_folder, load_embedder, resolve_model
 from rag.reader import Reader
 
 from .conftest import ROOT
@@ -83,15 +83,17 @@ def test_only_plain_e5_folders_take_the_fast_path(folder, tmp_path):
     assert e5.encode([]).shape == (0, 384)
 
 
-def test_answering_imports_neither_transformers_nor_sentence_transformers(settings):
-    """What start-up time depends on (README, Cold start): opening the
-    pipeline and answering one question in a fresh process."""
+def test_answering_imports_neither_transformers_nor_sentence_transformers(settings, kb):
+    """What start-up time depends on (README, Speed): opening the pipeline
+    on a built index (``kb`` built it) loads no model (not even torch), and answering one question in a fresh
+    process imports neither transformers nor sentence-transformers."""
     code = (
         "import sys\n"
         "from rag.knowledge_base import IndexSettings\n"
         "from rag.pipeline import QAPipeline\n"
         f"qa = QAPipeline.open(IndexSettings(corpus_dir={str(settings.corpus_dir)!r}, index_dir={str(settings.index_dir)!r}, "
         f"cache_dir={settings.cache_dir and str(settings.cache_dir)!r}))\n"
+        "assert 'torch' not in sys.modules, 'opening the pipeline imported torch'\n"
         "a = qa.ask('深圳人工智能基金群的規模有多大？')\n"
         "assert '1000' in a.answer, a.answer\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('transformers', 'sentence_transformers', 'sklearn')))\n"
