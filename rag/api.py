@@ -453,9 +453,10 @@ def serve(pipeline: QAPipeline | Callable[[], QAPipeline], host: str = DEFAULT_H
     """Serve the API on ``host:port`` with uvicorn.
 
     The port is bound first, so a taken port fails at once (uvicorn itself
-    would log it and call ``sys.exit``); then the pipeline is opened, once,
-    before the first request (a function is called here, so its errors
-    reach the caller, not uvicorn's start-up log).
+    would log it and call ``sys.exit``); then the pipeline is opened and its
+    models loaded (``QAPipeline.warm_up``), once, before the first request
+    (a function is called here, so its errors reach the caller, not
+    uvicorn's start-up log).
 
     Args:
         pipeline / backend_options / api_key: see :func:`create_app`.
@@ -472,7 +473,9 @@ def serve(pipeline: QAPipeline | Callable[[], QAPipeline], host: str = DEFAULT_H
     """
     sock = bind(host, port)
     try:
-        app = create_app(pipeline if isinstance(pipeline, QAPipeline) else pipeline(), backend_options, api_key)
+        qa = pipeline if isinstance(pipeline, QAPipeline) else pipeline()
+        qa.warm_up()  # models load now (they are deferred), so that their errors reach the caller
+        app = create_app(qa, backend_options, api_key)
     except BaseException:
         sock.close()
         raise
