@@ -112,7 +112,7 @@ def run_eval(settings, gold: Path, *, pipeline: str = "app", retriever: str | No
                   "reader": "off" if system.pipeline.reader is None else str(reader),
                   "reader_dtype": None if system.pipeline.reader is None else system.pipeline.reader.dtype,
                   "embed_model": kb.manifest.get("embed_model"), "chunk_size": kb.manifest.get("chunk_size"),
-                  "chunk_overlap": kb.manifest.get("chunk_overlap")}
+                  "chunk_overlap": kb.manifest.get("chunk_overlap"), "store": settings.store}
     config["gold"] = str(gold)
     judge_llm = getattr(getattr(getattr(system, "pipeline", None), "backend", None), "llm", None) if use_judge else None
     config["llm_judge"] = bool(judge_llm)
