@@ -139,7 +139,8 @@ def _load_e5(spec: EmbeddingSpec):
     try:
         return load_e5(spec.path)
     except Exception as exc:  # torch / safetensors / tokenizers raise their own types
-        raise EmbeddingModelError(f"cannot load embedding model {spec.name!r} from {spec.path}: {exc}") from exc
+        hint = "; delete that folder and it is converted again" if spec.name == DEFAULT_MODEL else ""
+        raise EmbeddingModelError(f"cannot load embedding model {spec.name!r} from {spec.path}: {exc}{hint}") from exc
 
 
 class E5Embedding(BaseEmbedding):

