@@ -330,21 +330,3 @@ def load_e5(folder: Path) -> E5:
         max_length = DEFAULT_MAX_LENGTH
     cfg = read_config(folder)
     return E5(build(XLMREncoder, cfg, load_base_state(folder)), load_tokenizer(folder), max_length)
-
-
-def is_plain_e5_folder(folder: Path) -> bool:
-    """True when ``folder`` holds an XLM-R model that sentence-transformers
-    runs as Transformer -> mean Pooling -> Normalize (what :class:`E5`
-    computes), with safetensors weights and a ``tokenizer.json``."""
-    folder = Path(folder)
-    try:
-        modules = [m["type"].rsplit(".", 1)[-1] for m in json.loads((folder / "modules.json").read_text("utf-8"))]
-        pooling = json.loads((folder / "1_Pooling" / "config.json").read_text("utf-8"))
-        cfg = read_config(folder)
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    mean_only = pooling.get("pooling_mode_mean_tokens") and not any(
-        v for k, v in pooling.items() if k.startswith("pooling_mode_") and k != "pooling_mode_mean_tokens")
-    return (modules == ["Transformer", "Pooling", "Normalize"] and bool(mean_only)
-            and cfg.get("model_type") == "xlm-roberta" and (folder / "model.safetensors").is_file()
-            and (folder / "tokenizer.json").is_file())
