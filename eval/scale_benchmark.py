@@ -16,7 +16,9 @@ chunks, sentences, index size on disk, hit@1/hit@5/MRR@10, accuracy,
 citation precision, refusals, ask latency, peak RSS, and how often a
 distractor outranks the relevant passage. Then one of the five articles is
 changed (a sentence appended) and the index brought up to date, timed as
-"re-index 1 changed s" (same process, model already loaded). After each N
+"re-index 1 changed s" (same process, model already loaded), then an
+up-to-date open, one distractor removed and the same text added back
+under a new name (issue 12, item 7). After each N
 the rows so far are written (Markdown, and JSON beside it), so a run that
 is cut off keeps what it measured; at the end a chart of build time and ask
 latency against the number of documents (``<out>.png``).
@@ -175,6 +177,22 @@ def measure(n: int, selection: Selection, work: Path, gold: Path, limit: int | N
     row["reindex_chunks"] = updated.update.chunks_embedded
     print(f"[N={n}] one changed article re-indexed in {row['reindex_s']:.1f} s ({row['reindex_chunks']} chunks embedded)",
           file=sys.stderr, flush=True)
+    # issue 12, item 7: an up-to-date open, one article removed, one added (same process, model loaded)
+    t2 = time.perf_counter()
+    open_knowledge_base(settings, progress=False, threads=threads)
+    row["open_s"] = time.perf_counter() - t2
+    victim = sorted(corpus.glob(f"{DISTRACTOR_PREFIX}*.txt"))[-1] if n else corpus / CHANGED_ARTICLE
+    text = victim.read_bytes()
+    victim.unlink()
+    t2 = time.perf_counter()
+    open_knowledge_base(settings, progress=False, threads=threads)
+    row["reindex_removed_s"] = time.perf_counter() - t2
+    (corpus / ADDED_ARTICLE).write_bytes(text)
+    t2 = time.perf_counter()
+    open_knowledge_base(settings, progress=False, threads=threads)
+    row["reindex_added_s"] = time.perf_counter() - t2
+    print(f"[N={n}] up-to-date open {row['open_s']:.1f} s, one article removed {row['reindex_removed_s']:.1f} s, "
+          f"one added {row['reindex_added_s']:.1f} s", file=sys.stderr, flush=True)
     del kb, qa, system, updated
     gc.collect()
     row["peak_rss_mib"] = peak_rss_mib()
@@ -186,6 +204,8 @@ def measure(n: int, selection: Selection, work: Path, gold: Path, limit: int | N
 #: The article changed for the re-index timing, and the sentence appended to it.
 CHANGED_ARTICLE = "003_537e429408746187.txt"
 CHANGED_TEXT = "\n\n南沙新设机器人足球联赛，奖金为三百万元。\n"
+#: The file name under which the removed article is added back (a new document).
+ADDED_ARTICLE = "zz_added.txt"
 
 
 def chart(rows: list[dict], path: Path) -> None:
@@ -223,7 +243,7 @@ def table(rows: list[dict]) -> str:
     """The Markdown table, one row per N (times in s / ms, sizes in MiB)."""
     head = ["N distractors", "articles", "chunks", "sentences", "build s", "of which embed+save s", "index MiB",
             "hit@1", "hit@5", "MRR@10", "acc (answerable)", "acc (all)", "cite P", "refuse ok", "false refuse",
-            "ask p50 ms", "ask p95 ms", "peak RSS MiB", "re-index 1 changed s", "items w/ distractor in top 5",
+            "ask p50 ms", "ask p95 ms", "peak RSS MiB", "re-index 1 changed s", "open up to date s", "1 removed s", "1 added s", "items w/ distractor in top 5",
             "answerable w/ distractor above 1st relevant", "answers citing a distractor"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
@@ -233,6 +253,7 @@ def table(rows: list[dict]) -> str:
                  _f(r["index_mib"], 1), _f(o["hit@1"]), _f(o["hit@5"]), _f(o["mrr@10"]), _f(o["answer_accuracy"]),
                  _f(o["accuracy"]), _f(o["citation_precision"]), _f(o["correct_refusal"]), _f(o["false_refusal"]),
                  _f(o["latency_p50_ms"], 0), _f(o["latency_p95_ms"], 0), _f(r["peak_rss_mib"], 0), _f(r.get("reindex_s"), 1),
+                 _f(r.get("open_s"), 1), _f(r.get("reindex_removed_s"), 1), _f(r.get("reindex_added_s"), 1),
                  f"{d['top5']}/{n_all}", f"{d['above_relevant']}/{n_ans}", f"{d['cited']}/{n_all}"]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)

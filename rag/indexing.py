@@ -10,6 +10,15 @@ unchanged gets its vectors back by key. Only chunks are embedded: the
 sentence table (``sentences.npz``) holds spans, and a sentence's vector is
 computed when a question first needs it (rag.sentences).
 
+What else an unchanged document contributes is reused too, so that an
+update costs about what its changed documents cost (issue 12): its chunks
+(``chunks.json``, embeddings.vector_index), its BM25 tokens
+(``bm25/tokens.npz``, rag.keyword_search), its sentence spans, and the
+facts of its repaired text (``text_facts.json``, so that loading the corpus
+does not OCR-repair it again, rag.corpus). FAISS, bm25s and the tables are
+rewritten whole from the union: writing them takes well under a second at
+5,793 documents; bm25s must be rebuilt anyway (corpus-wide statistics).
+
 Whether a previous index may be reused at all
 (same model, chunking and text-pipeline code) is decided by the caller
 (rag.knowledge_base).
@@ -17,29 +26,34 @@ Whether a previous index may be reused at all
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from contextlib import contextmanager
+from itertools import groupby
+import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 from llama_index.core.schema import MetadataMode
 
 from embeddings.model import embed_passages
-from embeddings.vector_index import building_folder, swap_in, write_manifest, write_vector_index
+from embeddings.vector_index import building_folder, read_chunk_table, swap_in, write_manifest, write_vector_index
 
 from .chunking import chunk_articles
-from .corpus import Article
-from .keyword_search import BM25Index
-from .sentences import SentenceTable
+from .corpus import Article, TextFacts
+from .keyword_search import BM25Index, StoredTokens
+from .sentences import SentenceTable, article_sentences
 
 log = logging.getLogger(__name__)
 
 CHUNK_VECTORS_FILE = "chunk_vectors.npz"
+TEXT_FACTS_FILE = "text_facts.json"
 
 
 def document_fingerprint(article: Article) -> str:
@@ -165,6 +179,7 @@ class BuiltIndex:
     bm25: BM25Index
     manifest: dict
     report: BuildReport
+    nodes: list = field(default_factory=list)  # the chunks, in FAISS row order
 
 
 def build_index(articles: dict[str, Article], embedder, index_dir: Path, manifest: dict, chunk_size: int,
@@ -209,20 +224,122 @@ def build_index(articles: dict[str, Article], embedder, index_dir: Path, manifes
     return built
 
 
+@dataclass
+class PreviousIndex:
+    """What an incremental build may take from the index now in place, each
+    part read separately (an unreadable part is empty and recomputed).
+
+    Attributes:
+        vectors: chunk vectors by node id, each ``(dim,)`` float32.
+        chunks: each document's chunks (``TextNode``s, in order) by file name.
+        tokens: each chunk's BM25 token ids and their vocabulary (None: unreadable).
+        sentences: each document's sentence spans, ``(n, 2)`` int32
+            ``(start, end)`` rows, by file name; None when the sentence table
+            is unreadable.
+    """
+
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    chunks: dict[str, list] = field(default_factory=dict)
+    tokens: StoredTokens | None = None
+    sentences: dict[str, np.ndarray] | None = None
+
+    @classmethod
+    def read(cls, folder: Path) -> "PreviousIndex":
+        """Read what can be read of the index in ``folder``; a part that
+        cannot be read is logged (warning) and left empty."""
+        prev = cls()
+        parts = (("vectors", lambda: load_chunk_vectors(folder)), ("chunks", lambda: _by_doc(read_chunk_table(folder))),
+                 ("tokens", lambda: BM25Index.load_tokens(folder)), ("sentences", lambda: _sentences_by_doc(folder)))
+        for name, read in parts:
+            try:
+                setattr(prev, name, read())
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.warning("stored %s at %s unreadable (%s); recomputing them", name, folder, exc)
+        return prev
+
+
+def _by_doc(nodes: list) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for node in nodes:
+        out.setdefault(node.metadata["doc"], []).append(node)
+    return out
+
+
+def _sentences_by_doc(folder: Path) -> dict[str, np.ndarray]:
+    """Each document's rows of the stored sentence table, ``(n, 2)`` int32 spans."""
+    table = SentenceTable.load(folder)
+    out: dict[str, list[np.ndarray]] = {}
+    start = 0
+    for doc, group in groupby(table.docs):  # a document's rows are contiguous (written in corpus order)
+        n = sum(1 for _ in group)
+        out.setdefault(doc, []).append(table.spans[start:start + n])
+        start += n
+    return {doc: parts[0] if len(parts) == 1 else np.concatenate(parts) for doc, parts in out.items()}
+
+
+@contextmanager
+def paused_gc():
+    """Run the block with Python's cyclic garbage collector off (then back
+    as it was). Loading or building an index allocates about a million
+    long-lived objects (nodes, docstore entries, token lists); every full
+    collection re-scans all of them for nothing: at 5,793 documents this
+    took 1.3 s of a 4.3 s open (reading the chunk table, the docstore, the
+    self-check; measured under load, /tmp/reindex/open_time.py of issue 12).
+    Reference counting still frees everything that is not in a cycle."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def write_text_facts(folder: Path, articles: dict[str, Article]) -> None:
+    """Write ``text_facts.json``: the :class:`rag.corpus.TextFacts` of the
+    articles (those that have them), so that the next load of the corpus
+    repairs only new or changed texts (rag.corpus.load_corpus's ``known``):
+    ``[[text sha256, clean_chars, heading, script], ...]``, 1.0 MB for the
+    5,793 articles of the scale corpus.
+
+    Raises:
+        OSError: the file cannot be written.
+    """
+    rows = [a.facts.to_json() for a in articles.values() if a.facts is not None]
+    (Path(folder) / TEXT_FACTS_FILE).write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+
+
+def read_text_facts(folder: Path) -> dict[str, TextFacts]:
+    """The facts written by :func:`write_text_facts`, by text sha256; ``{}``
+    when the file is missing or unreadable (the corpus is then repaired
+    whole). Only valid for the text-pipeline code that wrote them: the
+    caller checks the manifest first."""
+    try:
+        rows = json.loads((Path(folder) / TEXT_FACTS_FILE).read_text(encoding="utf-8"))
+        facts = [TextFacts.from_json(r) for r in rows]
+    except (OSError, ValueError, TypeError) as exc:
+        log.info("no usable text facts at %s (%s); repairing every article", folder, exc)
+        return {}
+    return {f.sha256: f for f in facts}
+
+
 def _build(articles, embedder, tmp, manifest, chunk_size, chunk_overlap, index_dir, previous, full_rebuild, progress,
            threads, t0) -> BuiltIndex:
     hashes = {doc: document_fingerprint(a) for doc, a in articles.items()}
     old_docs = previous.get("docs") or {}
-    stored: dict[str, np.ndarray] = {}
-    if full_rebuild is None:
-        try:
-            stored = load_chunk_vectors(index_dir)
-        except (OSError, ValueError, KeyError) as exc:
-            log.warning("stored vectors at %s unreadable (%s); embedding every document", index_dir, exc)
-    nodes = chunk_articles(list(articles.values()), chunk_size, chunk_overlap)
-    # A document is reused whole or not at all: same fingerprint and every chunk stored.
-    reused = {doc for doc, h in hashes.items() if old_docs.get(doc) == h}
-    reused -= {n.metadata["doc"] for n in nodes if n.node_id not in stored}
+    with paused_gc():
+        prev = PreviousIndex.read(index_dir) if full_rebuild is None and old_docs else PreviousIndex()
+    same = {doc for doc, h in hashes.items() if old_docs.get(doc) == h}  # unchanged text, metadata and code
+
+    # chunks: a document's stored chunks are what chunking it again would give
+    to_chunk = [a for doc, a in articles.items() if doc not in same or doc not in prev.chunks]
+    fresh_chunks = _by_doc(chunk_articles(to_chunk, chunk_size, chunk_overlap)) if to_chunk else {}
+    nodes = []
+    for doc in articles:
+        nodes += prev.chunks[doc] if doc in same and doc in prev.chunks else fresh_chunks.get(doc, [])
+
+    # vectors: a document is reused whole or not at all (every chunk stored)
+    reused = same - {n.metadata["doc"] for n in nodes if n.node_id not in prev.vectors}
     chunk_todo = [i for i, n in enumerate(nodes) if n.metadata["doc"] not in reused]
     texts = [nodes[i].get_content(metadata_mode=MetadataMode.EMBED) for i in chunk_todo]
     n_docs = len(articles) - len(reused)
@@ -235,15 +352,33 @@ def _build(articles, embedder, tmp, manifest, chunk_size, chunk_overlap, index_d
     todo = set(chunk_todo)
     for i, n in enumerate(nodes):
         if i not in todo:
-            chunk_vectors[i] = stored[n.node_id]
+            chunk_vectors[i] = prev.vectors[n.node_id]
     chunk_vectors[chunk_todo] = fresh
 
-    index = write_vector_index(nodes, chunk_vectors, tmp, embedder)
-    np.savez(tmp / CHUNK_VECTORS_FILE, ids=np.asarray([n.node_id for n in nodes]), vectors=chunk_vectors)
-    sentences = SentenceTable.from_articles(list(articles.values())).bind(articles, embedder)
-    sentences.save(tmp)
-    bm25 = BM25Index.build(nodes)
-    bm25.save(tmp)
+    with paused_gc():  # FAISS, tables, sentences, BM25: many objects, no cycles to collect
+        index = write_vector_index(nodes, chunk_vectors, tmp, embedder)
+        np.savez(tmp / CHUNK_VECTORS_FILE, ids=np.asarray([n.node_id for n in nodes]), vectors=chunk_vectors)
+
+        # sentences: the stored spans of unchanged documents, in corpus order
+        sentence_docs, spans = [], [np.zeros((0, 2), np.int32)]
+        for doc, article in articles.items():
+            if prev.sentences is not None and doc in same:
+                rows = prev.sentences.get(doc, spans[0])
+            else:
+                rows = np.asarray(article_sentences(article), dtype=np.int32).reshape(-1, 2)
+            sentence_docs += [doc] * len(rows)
+            spans.append(rows)
+        sentences = SentenceTable(sentence_docs, np.concatenate(spans)).bind(articles, embedder)
+        sentences.save(tmp)
+
+        # BM25: rebuilt whole (corpus-wide statistics) from stored tokens where the document is unchanged
+        stored = prev.tokens.rows if prev.tokens is not None else {}
+        to_tokenize = [n for n in nodes if n.metadata["doc"] not in same or n.node_id not in stored]
+        new_tokens = dict(zip((n.node_id for n in to_tokenize), BM25Index.tokenize_nodes(to_tokenize)))
+        tokens = [new_tokens[n.node_id] if n.node_id in new_tokens else stored[n.node_id] for n in nodes]
+        bm25 = BM25Index.build(nodes, tokens, prev.tokens)
+        bm25.save(tmp)
+        write_text_facts(tmp, articles)
     report = BuildReport(
         added=sum(doc not in old_docs for doc in hashes),
         updated=sum(doc in old_docs and doc not in reused for doc in hashes),
@@ -257,4 +392,4 @@ def _build(articles, embedder, tmp, manifest, chunk_size, chunk_overlap, index_d
     written = {**manifest, "docs": hashes, "dim": dim, "n_chunks": len(nodes), "n_sentences": len(sentences.docs),
                "build_seconds": report.seconds, "update": report.to_json()}
     write_manifest(tmp, written)
-    return BuiltIndex(index, sentences, bm25, written, report)
+    return BuiltIndex(index, sentences, bm25, written, report, nodes)

