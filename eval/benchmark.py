@@ -16,7 +16,8 @@ Prints (milliseconds unless stated):
   times after one warm-up round: median and 95th percentile of the
   pipeline's own total, and of the reader's part of it;
 * with ``--ui``: cold start of ``python ui.py``, seconds: until its port
-  answers (the start-up page, ui.startup_app), until the chat is served, and
+  answers (with the start-up page, ui.startup_app, when the index has to be
+  built; here it is built, so the chat), until the chat is served, and
   until the answer to a question sent the moment the chat is served
   arrives (the first answer: it waits for the models still loading);
 * the ten questions with their answers and citations.
@@ -131,7 +132,7 @@ def main() -> None:
               f"jieba and the English expander ready {(time.perf_counter() - t0) * 1000:.0f} ms (reader {qa.reader.dtype})")
         if args.ui:
             page, chat, answer = ui_cold_start(env)
-            print(f"cold start (python ui.py): port answering (start-up page) {page:.1f} s, chat served {chat:.1f} s, "
+            print(f"cold start (python ui.py): port answering {page:.1f} s, chat served {chat:.1f} s, "
                   f"first answer {answer:.1f} s")
         answers = [qa.ask(q) for q in DEMO_QUESTIONS]  # warm-up round (builds the English expander once)
         totals, reads = [], []
