@@ -201,6 +201,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-questions", type=int, default=0, help="train on the first N questions only (smoke tests)")
     p.add_argument("--validation-questions", type=int, default=600, help="validation questions (held-out articles)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
+    p.add_argument("--xquad", action="store_true", help="add XQuAD's open half: English (and Chinese) questions over "
+                   "Chinese paragraphs; 6 of its articles are the English validation slice")
+    p.add_argument("--swap-share", type=float, default=0.0, help="share of questions that also get a swapped-name negative")
+    p.add_argument("--number-share", type=float, default=0.0, help="... a swapped number/date/ordinal negative")
+    p.add_argument("--premise-share", type=float, default=0.0, help="... a false-premise negative")
+    p.add_argument("--init-from", default="", help="continue from a reader folder (e.g. embeddings/reader)")
+    p.add_argument("--eval-every", type=int, default=0, help="validate every N steps (learning curve; keeps the best in OUT/best)")
     p.set_defaults(func=cmd_train_reader)
 
     p = sub.add_parser("backends", help="list the answer backends, their options and whether each is usable now")
@@ -410,7 +417,9 @@ def cmd_train_reader(args) -> int:
 
     cfg = TrainConfig(data_dir=args.data, out_dir=args.out, files=tuple(args.files or MRC_FILES), seed=args.seed, learning_rate=args.lr, max_steps=args.steps,
                       max_questions=args.max_questions, validation_questions=args.validation_questions,
-                      threads=args.threads, checkpoint_every=min(50, args.steps))
+                      threads=args.threads, checkpoint_every=min(50, args.steps), xquad=args.xquad,
+                      swap_share=args.swap_share, number_share=args.number_share, premise_share=args.premise_share,
+                      init_from=args.init_from, eval_every=args.eval_every)
     manifest = train(cfg, ship_to=DEFAULT_READER_DIR if args.ship else None)
     print(json.dumps(manifest, ensure_ascii=False, indent=1))
     return 0

