@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 import ui  # noqa: E402
-from rag.knowledge_base import IndexSettings  # noqa: E402
+from rag.search.knowledge_base import IndexSettings  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 QUESTIONS = ["南沙区对人工智能产业最高给予多少资金支持？", "深圳人工智能基金群的規模有多大？"]

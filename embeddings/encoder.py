@@ -14,7 +14,7 @@ written out here with the parameter names of transformers'
 ``XLMRobertaModel`` / ``XLMRobertaForQuestionAnswering``: their
 checkpoints load unchanged, and ``tests/test_encoder.py`` checks the outputs
 against transformers and sentence-transformers (max difference < 1e-4).
-Training (rag.reader_training) still uses transformers.
+Training (rag.training.train) still uses transformers.
 
 Tokenization is the model's own ``tokenizer.json`` through the ``tokenizers``
 library (what transformers' fast tokenizers wrap), loaded once per process

@@ -19,11 +19,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.evaluation.gold import load_gold  # noqa: E402
 from rag.evaluation.metrics import hit_at, is_relevant, reciprocal_rank  # noqa: E402
-from rag.keyword_search import HybridRetriever  # noqa: E402
-from rag.knowledge_base import IndexSettings, open_knowledge_base  # noqa: E402
-from rag.settings import load_settings  # noqa: E402
 from rag.pipeline import QAPipeline  # noqa: E402
-from rag.retrieval import bm25_retriever, dense_retriever, retrieve  # noqa: E402
+from rag.search.bm25 import HybridRetriever  # noqa: E402
+from rag.search.knowledge_base import IndexSettings, open_knowledge_base  # noqa: E402
+from rag.search.retrieval import bm25_retriever, dense_retriever, retrieve  # noqa: E402
+from rag.settings import load_settings  # noqa: E402
 
 DEPTH = 10
 

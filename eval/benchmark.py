@@ -110,15 +110,15 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--ui", action="store_true", help="also time cold start to UI ready")
     ap.add_argument("--reader-dtype", default="auto", choices=["auto", "float32", "bfloat16"],
-                    help="the reader's inference dtype (rag.reader.resolve_dtype)")
+                    help="the reader's inference dtype (rag.answer.reader.resolve_dtype)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "RAGQA_INDEX_DIR": str(Path(tmp) / "index")}
         build = ragqa("index", "--rebuild", env=env)
         print(f"index build, new process, model load included: {build:.1f} s")
         t0 = time.perf_counter()
+        from rag.answer.reader import load_reader
         from rag.pipeline import QAPipeline
-        from rag.reader import load_reader
         from rag.settings import load_settings
 
         qa = QAPipeline.open(load_settings(index_dir=env["RAGQA_INDEX_DIR"]).index_settings(),

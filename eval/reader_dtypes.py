@@ -6,8 +6,8 @@ Rebuilds the validation slice of ``ragqa train-reader`` (the held-out
 articles of split seed 13, 600 questions: one positive and one negative
 window each) and prints, per dtype, span EM / char F1, no-answer AUC
 (positives vs hard negatives, and vs all negatives) and the seconds the
-slice took (rag.reader_training.evaluate). The figures decide which dtypes
-``Reader.load`` offers (rag.reader.DTYPES).
+slice took (rag.training.train.evaluate). The figures decide which dtypes
+``Reader.load`` offers (rag.answer.reader.DTYPES).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from rag.answer.reader import Reader  # noqa: E402
 from rag.cli import DEFAULT_MRC_DIR  # noqa: E402
-from rag.reader import Reader  # noqa: E402
-from rag.reader_data import load_mrc, split_articles, validation_examples  # noqa: E402
-from rag.reader_training import evaluate  # noqa: E402
+from rag.training.data import load_mrc, split_articles, validation_examples  # noqa: E402
+from rag.training.train import evaluate  # noqa: E402
 
 
 def main() -> None:

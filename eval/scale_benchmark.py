@@ -61,15 +61,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.corpus import CorpusError
-from rag.crud_news import (DATA_GLOB, DEFAULT_DATA, DISTRACTOR_PREFIX, NewsLine, Selection, select_distractors,
-                           write_corpus)
 from rag.evaluation.gold import load_gold
 from rag.evaluation.runner import AppSystem, evaluate
-from rag.knowledge_base import IndexSettings, open_knowledge_base
-from rag.settings import load_settings
+from rag.ingest.corpus import CorpusError
+from rag.ingest.crud_news import (
+    DATA_GLOB,
+    DEFAULT_DATA,
+    DISTRACTOR_PREFIX,
+    NewsLine,
+    Selection,
+    select_distractors,
+    write_corpus,
+)
 from rag.pipeline import QAPipeline
-from rag.retrieval import DEFAULT_RETRIEVER, TOP_K
+from rag.search.knowledge_base import IndexSettings, open_knowledge_base
+from rag.search.retrieval import DEFAULT_RETRIEVER, TOP_K
+from rag.settings import load_settings
 
 
 def folder_bytes(folder: Path) -> int:

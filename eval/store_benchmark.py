@@ -37,9 +37,9 @@ def percentiles(values: list[float]) -> dict:
 
 
 def main() -> int:
-    from rag.crud_news import DEFAULT_DATA, select_distractors, write_corpus
-    from rag.knowledge_base import IndexSettings, open_knowledge_base
+    from rag.ingest.crud_news import DEFAULT_DATA, select_distractors, write_corpus
     from rag.pipeline import QAPipeline
+    from rag.search.knowledge_base import IndexSettings, open_knowledge_base
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--docs", type=int, default=1000, help="CRUD-RAG articles added to the five (0: the five alone)")

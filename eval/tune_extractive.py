@@ -8,7 +8,7 @@ scored in memory, so the whole grid takes seconds. Only the gold file's
 Prints the best weight settings by answer accuracy (answerable items) and
 the refusal trade-off curve (correct refusals on unanswerable items against
 false refusals on answerable ones). The chosen values live in
-rag/lexical.py; the README quotes this script's output.
+rag/answer/lexical.py; the README quotes this script's output.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.backends.extractive import ExtractiveBackend  # noqa: E402
-from rag.lexical import Weights, lexical_answerability, note_chosen, score, select  # noqa: E402
+from rag.answer.backends.extractive import ExtractiveBackend  # noqa: E402
+from rag.answer.lexical import Weights, lexical_answerability, note_chosen, score, select  # noqa: E402
 from rag.evaluation.gold import load_gold  # noqa: E402
 from rag.evaluation.metrics import answer_correct, is_relevant  # noqa: E402
-from rag.knowledge_base import open_knowledge_base  # noqa: E402
-from rag.settings import load_settings  # noqa: E402
 from rag.pipeline import QAPipeline  # noqa: E402
+from rag.search.knowledge_base import open_knowledge_base  # noqa: E402
+from rag.settings import load_settings  # noqa: E402
 
 
 def collect(gold: Path, retriever: str):

@@ -3,9 +3,9 @@
     python eval/tune_reader.py [--gold eval/gold.jsonl] [--reader embeddings/reader] [--max-false 0.05]
 
 For every ``"split": "dev"`` item (held-out items are never read) it records
-the reader's answer score (rag.answerability, no threshold), whether the
+the reader's answer score (rag.answer.answerability, no threshold), whether the
 reader's answer is correct, and the lexical evidence of the rules it
-replaces (rag.lexical.lexical_answerability and its penalties). It then prints,
+replaces (rag.answer.lexical.lexical_answerability and its penalties). It then prints,
 for each candidate refusal score:
 
 * the threshold with the most correct refusals at a false-refusal rate of at
@@ -15,11 +15,11 @@ for each candidate refusal score:
 
 Candidate scores: the reader alone; the reader plus w x the lexical answerability;
 the reader minus 100 when a lexical penalty fired ("penalty" rows, a hard veto).
-The last row is the form that ships (rag.answerability): per script group,
+The last row is the form that ships (rag.answer.answerability): per script group,
 refuse when the reader scores below REFUSAL_THRESHOLD, or when a lexical
 penalty fired and the reader scores below PENALTY_OVERRIDE (a reader sure of
 its span overrides a lexical doubt); both are chosen together on a grid of
-the dev scores. The chosen values live in rag/answerability.py; the README
+the dev scores. The chosen values live in rag/answer/answerability.py; the README
 quotes this script's output.
 """
 
@@ -34,13 +34,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.answerability import NO_SPAN_SCORE, assess, lexical_signals  # noqa: E402
-from rag.lexical import fired_penalties, lexical_answerability  # noqa: E402
+from rag.answer.answerability import NO_SPAN_SCORE, assess, lexical_signals  # noqa: E402
+from rag.answer.lexical import fired_penalties, lexical_answerability  # noqa: E402
 from rag.evaluation.gold import load_gold  # noqa: E402
 from rag.evaluation.metrics import answer_correct, char_f1, normalize  # noqa: E402
-from rag.knowledge_base import open_knowledge_base  # noqa: E402
-from rag.settings import load_settings  # noqa: E402
 from rag.pipeline import QAPipeline  # noqa: E402
+from rag.search.knowledge_base import open_knowledge_base  # noqa: E402
+from rag.settings import load_settings  # noqa: E402
 
 
 def collect(gold: Path, reader: str, limit: int | None = None) -> list[dict]:
@@ -135,7 +135,7 @@ def cross_validated(rows, score, max_false: float, per_script: bool = False, fol
 
 
 def override_refuses(r, threshold: float, override: float) -> bool:
-    """The shipped rule (rag.answerability.assess) on one row."""
+    """The shipped rule (rag.answer.answerability.assess) on one row."""
     if not r["focus_ok"] or r["reader"] < threshold:
         return True
     return bool(r["penalties"]) and r["reader"] < override
@@ -198,7 +198,7 @@ def main() -> int:
     print(f"dev items: {len(rows)} ({len(an)} answerable); reader sentence accuracy "
           f"{sum(r['sentence_correct'] for r in an) / len(an):.3f}, span EM {sum(r['span_em'] for r in an) / len(an):.3f}, "
           f"span F1 {sum(r['span_f1'] for r in an) / len(an):.3f} (no refusals)")
-    from rag.reader_training import roc_auc
+    from rag.training.train import roc_auc
 
     for group in ("zh", "en"):
         items = [r for r in an if _group(r) == group and r["sentences"]]

@@ -23,15 +23,15 @@ _EXPORTS = {
     "Settings": "rag.settings",
     "load_settings": "rag.settings",
     "ConfigError": "rag.settings",
-    "IndexSettings": "rag.knowledge_base",
-    "open_knowledge_base": "rag.knowledge_base",
-    "get_backend": "rag.backends",
-    "available_backends": "rag.backends",
-    "BackendError": "rag.backends",
-    "load_reader": "rag.reader",
-    "ReaderError": "rag.reader",
+    "IndexSettings": "rag.search.knowledge_base",
+    "open_knowledge_base": "rag.search.knowledge_base",
+    "get_backend": "rag.answer.backends",
+    "available_backends": "rag.answer.backends",
+    "BackendError": "rag.answer.backends",
+    "load_reader": "rag.answer.reader",
+    "ReaderError": "rag.answer.reader",
     "QuestionError": "rag.text",
-    "CorpusError": "rag.corpus",
+    "CorpusError": "rag.ingest.corpus",
 }
 
 __all__ = sorted(_EXPORTS)

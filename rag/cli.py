@@ -3,7 +3,7 @@
     ragqa index [--rebuild] [--json] [--threads N]
     ragqa ask "QUESTION" [--json] [--k N] [--backend NAME] [--retriever NAME]
     ragqa ui [--host H] [--port P]            (python ui.py takes the same arguments)
-    ragqa serve [--host H] [--port P]         (the OpenAI-compatible HTTP API, rag.api)
+    ragqa serve [--host H] [--port P]         (the OpenAI-compatible HTTP API, rag.serve.api)
     ragqa eval --gold eval/gold.jsonl [--compare] [--out DIR] [--json]
     ragqa backends [--json]
     ragqa config [--json]
@@ -25,29 +25,40 @@ import logging
 import sys
 from pathlib import Path
 
-from .backends import DEFAULT_BACKEND, BackendError, available_backends, backend_class, fallback_notice, get_backend
-from .backends.base import BackendOptionError, redact
-from .corpus import CorpusError
-from .milvus_store import StoreError
-from .reader import ReaderError
-from .retrieval import DEFAULT_RETRIEVER, RETRIEVERS, TOP_K
-from .settings import ConfigError, Settings, load_settings, quiet_libraries
-from .text import QuestionError
+from rag.answer.backends import (
+    DEFAULT_BACKEND,
+    BackendError,
+    available_backends,
+)
+from rag.answer.backends.base import redact
+from rag.answer.reader import ReaderError
+from rag.ingest.corpus import CorpusError
+from rag.search.milvus import StoreError
+from rag.search.retrieval import DEFAULT_RETRIEVER, RETRIEVERS, TOP_K
+from rag.settings import ConfigError, Settings, load_settings, quiet_libraries
+from rag.text import QuestionError
 
 #: The MRC training data (CMRC 2018, DRCD) beside the project checkout.
 DEFAULT_MRC_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mrc"
 
-EXIT_USAGE = 2
-
+from rag.commands import (
+    EXIT_USAGE,
+    cmd_ask,
+    cmd_backends,
+    cmd_bench_ingest,
+    cmd_config,
+    cmd_eval,
+    cmd_feedback_export,
+    cmd_index,
+    cmd_serve,
+    cmd_train_reader,
+    cmd_ui,
+    option_flags,
+)
 
 #: Settings fields a command-line flag can set (rag.settings.Settings).
 SETTING_FLAGS = ("corpus", "index_dir", "embed_model", "backend", "retriever", "k", "reader", "reader_dtype", "host", "port",
                  "api_host", "api_port", "store", "milvus_uri")
-#: Backend option flags: flag attribute -> (backend, option); "*": every backend that has the option.
-OPTION_FLAGS = {"gguf": ("llamacpp", "gguf"), "base_url": ("openai", "base_url"), "llm_model": ("openai", "model"),
-                "timeout": ("openai", "timeout"), "deadline": ("*", "deadline")}
-
-
 def resolve(args) -> Settings:
     """The settings of this invocation (flags given > environment > config
     file > defaults); sets ``args.settings``, ``args.backend_options`` and
@@ -57,30 +68,17 @@ def resolve(args) -> Settings:
         rag.settings.ConfigError: a bad config file or value (names the key).
     """
     args.settings = load_settings(**{name: getattr(args, name, None) for name in SETTING_FLAGS})
-    args.backend_options = args.settings.backend_options(args.settings.backend, **_option_flags(args, args.settings.backend))
+    args.backend_options = args.settings.backend_options(args.settings.backend, **option_flags(args, args.settings.backend))
     for name in SETTING_FLAGS:  # subcommands read the resolved values from args
         setattr(args, name, getattr(args.settings, name))
     return args.settings
-
-
-def _option_flags(args, backend: str) -> dict:
-    """The backend-option flags given for ``backend`` (OPTION_FLAGS)."""
-    def takes(name: str, option: str) -> bool:
-        if name != "*":
-            return name == backend
-        try:
-            return option in backend_class(backend).Options.model_fields
-        except (ValueError, BackendError):  # unknown or not installed: reported where it is built
-            return False
-
-    return {option: getattr(args, attr, None) for attr, (name, option) in OPTION_FLAGS.items() if takes(name, option)}
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", default=None, help="folder of .txt/.md articles (default: $RAGQA_CORPUS or the project's corpus/)")
     p.add_argument("--index-dir", default=None, help="where the index lives (default: $RAGQA_INDEX_DIR or ~/.cache/ragqa/indexes/...)")
     p.add_argument("--embed-model", default=None, help="sentence-transformers name or folder (default: $RAGQA_EMBED_MODEL or the offline e5-small)")
-    # issue 13: the index engine (rag.milvus_store); the token comes from $RAGQA_MILVUS_TOKEN only
+    # issue 13: the index engine (rag.search.milvus); the token comes from $RAGQA_MILVUS_TOKEN only
     p.add_argument("--store", default=None, choices=["faiss", "milvus"], help="index engine (default: $RAGQA_STORE or faiss)")
     p.add_argument("--milvus-uri", default=None, help="--store milvus: a Milvus Lite file (*.db) or a server URL "
                    "http(s)://host:19530 (default: $RAGQA_MILVUS_URI or <index dir>.milvus.db)")
@@ -112,21 +110,6 @@ def ui_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None, help="default: $RAGQA_PORT or 7860")
     p.set_defaults(func=cmd_ui)
     return p
-
-
-def _make_backend(args):
-    """The chosen backend, or the extractive one with a notice when it cannot
-    start. A mistyped or badly typed option is an error, not a fallback.
-
-    Raises:
-        BackendOptionError: an option is unknown or has the wrong type.
-    """
-    try:
-        return get_backend(args.settings.backend, **args.backend_options), ""
-    except BackendOptionError:
-        raise
-    except BackendError as exc:
-        return get_backend(DEFAULT_BACKEND), fallback_notice(args.settings.backend, exc)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -236,233 +219,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which ratings: liked answers (default), disliked ones (drafts to correct), or all")
     p.set_defaults(func=cmd_feedback_export)
     return parser
-
-
-def cmd_index(args) -> int:
-    """``ragqa index``: build, update or check the index; prints one summary
-    line, or with ``--json`` one object: ``added``, ``updated``, ``removed``,
-    ``unchanged`` (documents), ``chunks_embedded``,
-    ``seconds`` (the whole command's open time), ``build_seconds``,
-    ``full_rebuild`` (why everything was embedded, or null), ``state``
-    (``built``, ``updated``, ``up to date``), ``docs``, ``chunks``,
-    ``skipped`` (corpus files not indexed) and ``skipped_files``
-    (``[{"name", "reason"}]``); with ``--store milvus`` also ``milvus``:
-    rag.milvus_store.SyncReport's fields plus ``uri`` and ``collection``."""
-    from .knowledge_base import open_knowledge_base
-
-    kb = open_knowledge_base(args.settings.index_settings(), rebuild=args.rebuild, progress=False if args.json else None,
-                             threads=args.threads)
-    m, u = kb.manifest, kb.update
-    state = "up to date" if not kb.rebuilt else "built" if u.full_rebuild else "updated"
-    seconds = round(sum(kb.timings_ms.values()) / 1000, 2)
-    milvus = {**kb.store.report.to_json(), "uri": kb.store.uri, "collection": kb.store.collection} if kb.store else None
-    if args.json:
-        print(json.dumps({**({"milvus": milvus} if milvus else {}), **u.to_json(), "seconds": seconds, "build_seconds": u.seconds, "state": state,
-                          "docs": len(kb.articles), "chunks": m["n_chunks"], "skipped": len(kb.skipped),
-                          "skipped_files": [{"name": f.name, "reason": f.reason} for f in kb.skipped]},
-                         ensure_ascii=False))
-        return 0
-    print(f"index {state}: {m['n_chunks']} chunks from {len(kb.articles)} articles, model {m['embed_model']}, "
-          f"chunk {m['chunk_size']}/{m['chunk_overlap']} chars; {u.added} added, {u.updated} updated, {u.removed} removed, "
-          f"{u.unchanged} unchanged; {u.chunks_embedded} chunks embedded; "
-          f"open {seconds:.1f} s")
-    if milvus:  # issue 13
-        print(f"milvus {milvus['uri']} ({milvus['collection']}): {milvus['rows']} chunks; {milvus['inserted_docs']} "
-              f"documents inserted, {milvus['deleted_docs']} deleted, {milvus['unchanged_docs']} unchanged"
-              + (f"; rebuilt: {milvus['full_rebuild']}" if milvus["full_rebuild"] else ""))
-    if kb.skipped:
-        print(f"{len(kb.skipped)} file(s) skipped: " + "; ".join(f"{f.name} ({f.reason})" for f in kb.skipped))
-    return 0
-
-
-def cmd_bench_ingest(args) -> int:
-    """``ragqa bench ingest``: see rag.ingest_bench; prints a summary, or
-    with ``--json`` one object (last line)."""
-    from .crud_news import DEFAULT_DATA
-    from .ingest_bench import DEFAULT_DOCS, run_ingest_bench
-
-    s = args.settings
-    result = run_ingest_bench(DEFAULT_DOCS if args.docs is None else args.docs, Path(args.data or DEFAULT_DATA),
-                              threads=args.threads, progress=False if args.json else None, embed_model=s.embed_model,
-                              cache_dir=s.cache_dir)
-    if not args.json:
-        print(f"{result['docs']} docs, {result['chunks']} chunks, {result['texts_embedded']} texts embedded in "
-              f"{result['seconds']} s ({result['texts_per_s']} texts/s, {result['docs_per_s']} docs/s); plain "
-              f"sentence-transformers fp32: {result['raw_fp32_texts_per_s']} texts/s; efficiency {result['efficiency']}")
-    print(json.dumps(result, ensure_ascii=False))
-    return 0
-
-
-def _print_answer(ans) -> None:
-    print(ans.answer)
-    if ans.refusal_reason:
-        print(f"({ans.refusal_reason})")
-    if ans.notice:
-        print(f"\n({ans.notice})")
-    if ans.standalone_question != ans.question:
-        print(f"\n(searched for: {ans.standalone_question})")
-    if ans.citations:
-        print("\nSources:")
-        for c in ans.citations:
-            print(c.source_line())
-            print(f"    「{c.quote}」")
-
-
-def cmd_ask(args) -> int:
-    """``ragqa ask``: answer one question (text, ``--json`` or ``--stream``)."""
-    from .text import clean_question
-
-    clean_question(args.question)  # a bad question fails before any model loads
-    for i, earlier in enumerate(args.history or [], 1):
-        if earlier and earlier.strip():
-            clean_question(earlier, f"earlier question {i}")
-    backend, notice = _make_backend(args)
-    qa = _open_pipeline(args, backend)
-    ans, streamed = None, False
-    for item in qa.ask_stream(args.question, history=args.history):
-        if isinstance(item, str):
-            if args.stream and not args.json:
-                print(item, end="", flush=True)
-                streamed = True
-        else:
-            ans = item
-    if notice:
-        ans.notice = " ".join(x for x in (notice, ans.notice) if x)
-    if streamed:
-        print("\n\nVerified:")
-    if args.json:
-        print(json.dumps(ans.to_json(), ensure_ascii=False, indent=1))
-    else:
-        _print_answer(ans)
-    return 0
-
-
-def cmd_ui(args) -> int:
-    """``ragqa ui``: serve the Gradio app until interrupted."""
-    import ui
-
-    s = args.settings
-    others = _other_backend_options(args)
-    try:
-        ui.serve(settings=s.index_settings(), host=s.host, port=s.port, backend=s.backend, retriever=s.retriever, k=s.k,
-                 backend_options=args.backend_options, reader=s.reader, other_backend_options=others,
-                 reader_dtype=s.reader_dtype)
-    except KeyboardInterrupt:
-        return 0
-    except ui.ServeError as exc:
-        print(f"ragqa: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    return 0
-
-
-def _open_pipeline(args, backend):
-    """The pipeline of ``ragqa ask`` and ``ragqa serve`` on the resolved settings, answering with ``backend``.
-
-    Raises:
-        CorpusError, EmbeddingModelError, ReaderError: see rag.pipeline.QAPipeline.
-    """
-    from .knowledge_base import open_knowledge_base
-    from .pipeline import QAPipeline
-
-    s = args.settings
-    kb = open_knowledge_base(s.index_settings(), progress=False if getattr(args, "json", False) else None)  # --json: no bar
-    return QAPipeline(kb, retriever=s.retriever, backend=backend, k=s.k, reader=s.reader, reader_dtype=s.reader_dtype)
-
-
-def _other_backend_options(args) -> dict[str, dict]:
-    """Per backend name other than the configured one, the options it is built with when picked (UI, API model)."""
-    s = args.settings
-    return {name: s.backend_options(name, **_option_flags(args, name)) for name in available_backends() if name != s.backend}
-
-
-def cmd_serve(args) -> int:
-    """``ragqa serve``: the OpenAI-compatible HTTP API (rag.api) until interrupted."""
-    from .api import ServeError, serve
-
-    s = args.settings
-
-    def load():
-        backend, notice = _make_backend(args)
-        if notice:
-            print(f"ragqa: {notice}", file=sys.stderr)
-        return _open_pipeline(args, backend)
-
-    try:
-        serve(load, host=s.api_host, port=s.api_port, api_key=s.api_key.get_secret_value() if s.api_key else None,
-              backend_options={**_other_backend_options(args), s.backend: args.backend_options},
-              log_level="info" if args.verbose else "warning")
-    except KeyboardInterrupt:
-        return 0
-    except ServeError as exc:
-        print(f"ragqa: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    return 0
-
-
-def cmd_eval(args) -> int:
-    """``ragqa eval``: see rag.evaluation.run_cli."""
-    from .evaluation.cli import run_cli
-
-    backend, notice = _make_backend(args)
-    if notice:
-        print(notice, file=sys.stderr)
-    return run_cli(args, args.settings.index_settings(), backend)
-
-
-def cmd_train_reader(args) -> int:
-    """``ragqa train-reader``: see rag.reader_training.train; prints the manifest."""
-    from .reader import DEFAULT_READER_DIR
-    from .reader_data import MRC_FILES
-    from .reader_training import TrainConfig, train
-
-    cfg = TrainConfig(data_dir=args.data, out_dir=args.out, files=tuple(args.files or MRC_FILES), seed=args.seed, learning_rate=args.lr, max_steps=args.steps,
-                      max_questions=args.max_questions, validation_questions=args.validation_questions,
-                      threads=args.threads, checkpoint_every=min(50, args.steps), xquad=args.xquad,
-                      swap_share=args.swap_share, number_share=args.number_share, premise_share=args.premise_share,
-                      init_from=args.init_from, eval_every=args.eval_every)
-    manifest = train(cfg, ship_to=DEFAULT_READER_DIR if args.ship else None)
-    print(json.dumps(manifest, ensure_ascii=False, indent=1))
-    return 0
-
-
-def cmd_backends(args) -> int:
-    """``ragqa backends``: every backend, its options and whether it is usable now."""
-    from .backends import describe_backends, format_backends
-
-    rows = describe_backends(args.settings)
-    print(json.dumps(rows, ensure_ascii=False, indent=1) if args.json else format_backends(rows))
-    return 0
-
-
-def cmd_config(args) -> int:
-    """``ragqa config``: the resolved settings and the config file they read."""
-    from .settings import config_path
-
-    s = args.settings
-    data = {"config_file": str(config_path() or ""), **json.loads(s.model_dump_json()), "api_key": "***" if s.api_key else None,
-            "backend_options": {k: ("***" if "key" in k else v) for k, v in args.backend_options.items()}}
-    if args.json:
-        print(json.dumps(data, ensure_ascii=False, indent=1))
-    else:
-        for key, value in data.items():
-            print(f"{key} = {value}")
-    return 0
-
-
-def cmd_feedback_export(args) -> int:
-    """``ragqa feedback export``: the UI's rated answers as gold-file
-    candidates (rag.feedback.gold_candidates), one JSON object a line on
-    stdout; a count on stderr."""
-    from .feedback import feedback_path, gold_candidates, read_feedback
-
-    path = Path(args.file) if args.file else feedback_path(args.settings.cache_dir)
-    ratings = ("up", "down") if args.rating == "all" else (args.rating,)
-    items = gold_candidates(read_feedback(path), ratings)
-    for item in items:
-        print(json.dumps(item, ensure_ascii=False))
-    print(f"ragqa: {len(items)} gold-file candidate(s) from {path}" + ("" if path.exists() else " (no ratings yet)"),
-          file=sys.stderr)
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from .backends import (
+from rag.answer.answerability import Assessment, assess
+from rag.answer.backends import (
     DEFAULT_BACKEND,
     REFUSAL,
     AnswerBackend,
@@ -24,15 +25,13 @@ from .backends import (
     fallback_notice,
     get_backend,
 )
-from .answerability import Assessment, assess
-from .knowledge_base import IndexSettings, KnowledgeBase, open_knowledge_base
-from .retrieval import DEFAULT_RETRIEVER, TOP_K, make_retriever, retrieve
-from .schema import Answer, Citation, Passage
-from .script import Script, detect_script, to_script
-from .crosslingual import with_chinese_terms
-from .followup import focus_terms, standalone_question
-from .text import clean_question
-
+from rag.answer.crosslingual import with_chinese_terms
+from rag.answer.followup import focus_terms, standalone_question
+from rag.schema import Answer, Citation, Passage
+from rag.script import Script, detect_script, to_script
+from rag.search.knowledge_base import IndexSettings, KnowledgeBase, open_knowledge_base
+from rag.search.retrieval import DEFAULT_RETRIEVER, TOP_K, make_retriever, retrieve
+from rag.text import clean_question
 
 #: The backend that answers when the chosen one fails (the default: no LLM, always available).
 FALLBACK_BACKEND = DEFAULT_BACKEND
@@ -47,35 +46,35 @@ class QAPipeline:
 
     Args:
         kb: an opened :class:`KnowledgeBase`.
-        retriever: retriever name (see ``rag.retrieval.RETRIEVERS``).
+        retriever: retriever name (see ``rag.search.retrieval.RETRIEVERS``).
         backend: backend name (``ragqa backends`` lists them) or instance.
         k: passages retrieved per question.
         fallback: when a generative backend fails (BackendError), answer
             with the extractive backend and say so in ``Answer.notice``.
         refusal_gate: refuse without calling a generative backend when the
             evidence does not answer the question: with a reader, its
-            answerability verdict (rag.answerability); without one, the
+            answerability verdict (rag.answer.answerability); without one, the
             extractive backend's lexical evidence check
-            (rag.lexical.lexical_answerability). Small LLMs rarely refuse on
+            (rag.answer.lexical.lexical_answerability). Small LLMs rarely refuse on
             their own (the offline 0.5B model answered 70% of the
             unanswerable gold items before the gate).
-        reader: the trained reader (rag.reader) that finds the answer span,
+        reader: the trained reader (rag.answer.reader) that finds the answer span,
             reranks sentences and decides answerability for every backend:
             ``"default"`` loads the shipped weights, a path loads a folder
-            holding ``reader.safetensors``, a :class:`rag.reader.Reader` is
+            holding ``reader.safetensors``, a :class:`rag.answer.reader.Reader` is
             used as is, ``None`` or ``"off"`` answers with the lexical rules
             alone (the pre-reader behaviour, kept for comparison).
 
     Raises:
         ValueError: unknown retriever or backend name.
         BackendError: the backend cannot start.
-        rag.reader.ReaderError: the reader's files are missing or corrupt.
+        rag.answer.reader.ReaderError: the reader's files are missing or corrupt.
     """
 
     def __init__(self, kb: KnowledgeBase, retriever: str = DEFAULT_RETRIEVER, backend: str | AnswerBackend = DEFAULT_BACKEND,
                  k: int = TOP_K, fallback: bool = True, refusal_gate: bool = True, reader="default",
                  reader_dtype: str = "auto"):
-        from .reader import Reader, load_reader
+        from rag.answer.reader import Reader, load_reader
 
         self.kb = kb
         if reader is None or reader == "off":
@@ -97,7 +96,7 @@ class QAPipeline:
     def open(cls, settings: IndexSettings | None = None, rebuild: bool = False, progress=None, **kwargs) -> "QAPipeline":
         """Open (building or updating if needed) the knowledge base and a
         pipeline on it. ``progress``: as for :func:`open_knowledge_base`
-        (a callback given a rag.indexing.BuildProgress after each
+        (a callback given a rag.ingest.indexing.BuildProgress after each
         embedding batch; None: a bar when stderr is a terminal; False: none).
 
         Raises:
@@ -117,7 +116,7 @@ class QAPipeline:
                 falls back to the extractive backend with a notice instead).
             CorpusError, EmbeddingModelError, ReaderError: see :meth:`__init__`.
         """
-        from .settings import load_settings
+        from rag.settings import load_settings
 
         s = settings or load_settings()
         return cls(open_knowledge_base(s.index_settings(), rebuild=rebuild), retriever=s.retriever,
@@ -139,10 +138,10 @@ class QAPipeline:
         thread once the chat is served; ``ragqa ask`` does not need it.
 
         Raises:
-            EmbeddingModelError, rag.reader.ReaderError: a model failed to load
+            EmbeddingModelError, rag.answer.reader.ReaderError: a model failed to load
                 (the first question would raise the same).
         """
-        from .text import tokenize
+        from rag.text import tokenize
 
         for model in (self.kb.embedder, self.reader):
             if hasattr(model, "start_loading"):
@@ -161,8 +160,8 @@ class QAPipeline:
 
     def standalone(self, question: str, history: list[str] | None = None) -> str:
         """The question retrieval uses: a follow-up completed from the
-        history (rag.followup), an English question with the Chinese terms it
-        names (rag.crosslingual)."""
+        history (rag.answer.followup), an English question with the Chinese terms it
+        names (rag.answer.crosslingual)."""
         earlier = [clean_question(h, f"earlier question {i}") for i, h in enumerate(history or [], 1) if h and h.strip()]
         standalone = standalone_question(question, earlier, vocabulary=self.kb.keyword_idf)
         if detect_script(question) == "en":
@@ -190,7 +189,7 @@ class QAPipeline:
         """The ``Answer.short_answer`` object for an answered question."""
         if assessment is None or assessment.span is None:
             return None
-        from .english_rendering import english_rendering
+        from rag.answer.english_rendering import english_rendering
 
         article = self.kb.articles[assessment.doc]
         start, end = article.repaired.original_span(*assessment.span)

@@ -69,7 +69,7 @@ class Citation:
 
     def source_line(self) -> str:
         """``"[n] title — newspaper · date (doc, chars start-end)"``: how the
-        CLI and the HTTP API (rag.api) name this citation under "Sources"."""
+        CLI and the HTTP API (rag.serve.api) name this citation under "Sources"."""
         where = " · ".join(x for x in (self.newspaper, self.date or "") if x)
         return f"[{self.n}] {self.title}{' — ' + where if where else ''} ({self.doc}, chars {self.start}-{self.end})"
 

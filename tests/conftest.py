@@ -25,14 +25,14 @@ def index_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(index_dir):
-    from rag.knowledge_base import IndexSettings
+    from rag.search.knowledge_base import IndexSettings
 
     return IndexSettings(corpus_dir=CORPUS, index_dir=index_dir)
 
 
 @pytest.fixture(scope="session")
 def kb(settings):
-    from rag.knowledge_base import open_knowledge_base
+    from rag.search.knowledge_base import open_knowledge_base
 
     return open_knowledge_base(settings)
 

@@ -1,4 +1,4 @@
-"""The OpenAI-compatible HTTP API (rag.api, ``ragqa serve``), driven with the
+"""The OpenAI-compatible HTTP API (rag.serve.api, ``ragqa serve``), driven with the
 official ``openai`` client against a real server on a free 127.0.0.1 port,
 answering from the test session's index (tests/conftest.py)."""
 
@@ -18,9 +18,9 @@ import httpx
 import openai
 import pytest
 
-from rag.api import reply_text, serve
-from rag.backends import AnswerBackend
+from rag.answer.backends import AnswerBackend
 from rag.cli import main
+from rag.serve.api import reply_text, serve
 
 from .conftest import CORPUS, ROOT
 from .test_settings import clean_env  # noqa: F401 - the fixture

@@ -1,7 +1,7 @@
 """Chinese sentence splitting and chunking keep exact spans."""
 
-from rag.chunking import CHUNK_SIZE, chunk_articles, sentence_spans
-from rag.corpus import load_corpus
+from rag.ingest.chunking import CHUNK_SIZE, chunk_articles, sentence_spans
+from rag.ingest.corpus import load_corpus
 from rag.script import to_simplified
 
 from .conftest import CORPUS
@@ -36,7 +36,7 @@ def test_a_long_run_without_punctuation_is_split_not_an_error():
     # Seen in CRUD-RAG news (stock tickers, English names): 700 characters, no 。，; no break.
     from llama_index.core import Document
 
-    from rag.chunking import make_splitter
+    from rag.ingest.chunking import make_splitter
 
     text = "益方生物公司接待华西证券等多家机构调研接待人员董事会秘书 Yueheng Jiang 财务总监史陆伟" * 12
     nodes = make_splitter().get_nodes_from_documents([Document(text=text)])

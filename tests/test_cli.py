@@ -69,7 +69,7 @@ def test_a_non_utf8_corpus_file_is_skipped_with_a_warning_naming_it(cli_env, tmp
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
     (corpus / "big5.txt").write_bytes("香港人工智能".encode("big5"))
-    with caplog.at_level("WARNING", logger="rag.corpus"):  # the CLI's logging prints it on stderr
+    with caplog.at_level("WARNING", logger="rag.ingest.corpus"):  # the CLI's logging prints it on stderr
         assert main(["ask", "深圳人工智能基金群的規模有多大？", "--corpus", str(corpus), "--index-dir", str(tmp_path / "idx")]) == 0
     assert any(r.getMessage().startswith("skipped big5.txt: is not UTF-8") for r in caplog.records)
     assert "1000億元" in capsys.readouterr().out
@@ -98,7 +98,7 @@ def test_two_builds_of_one_index_at_once_both_succeed(tmp_path):
     """Two `ragqa index --rebuild` on one folder at the same time (real
     processes): the lock beside the folder serializes them, both exit 0 and
     the index they leave loads."""
-    from rag.knowledge_base import IndexSettings, open_knowledge_base
+    from rag.search.knowledge_base import IndexSettings, open_knowledge_base
 
     exe = shutil.which("ragqa", path=os.path.dirname(sys.executable))
     cmd = ([exe] if exe else [sys.executable, "-m", "rag.cli"]) + ["index", "--rebuild", "--index-dir", str(tmp_path / "idx")]

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from rag.corpus import CorpusError, load_corpus
-from rag.knowledge_base import IndexSettings, open_knowledge_base
+from rag.ingest.corpus import CorpusError, load_corpus
+from rag.search.knowledge_base import IndexSettings, open_knowledge_base
 
 from .conftest import CORPUS, SHARED_CORPUS
 
@@ -52,7 +52,7 @@ def test_the_loader_trusts_nothing_in_the_folder(corpus_copy, tmp_path, caplog):
     (corpus_copy / "nul.txt").write_bytes(b"\0" * 100)
     (corpus_copy / "punct.txt").write_text("。，、！？……——\n" * 50, encoding="utf-8")
     (corpus_copy / "empty.txt").write_text("   \n", encoding="utf-8")
-    with caplog.at_level("WARNING", logger="rag.corpus"):
+    with caplog.at_level("WARNING", logger="rag.ingest.corpus"):
         corpus = load_corpus(corpus_copy)
     assert {a.doc for a in corpus} == GOOD
     reasons = {f.name: f.reason for f in corpus.skipped}
@@ -60,7 +60,7 @@ def test_the_loader_trusts_nothing_in_the_folder(corpus_copy, tmp_path, caplog):
     assert "outside the corpus folder" in reasons["passwd.txt"]
     assert "not UTF-8" in reasons["gbk_article.txt"] and "iconv" in reasons["gbk_article.txt"]
     assert "NUL bytes" in reasons["nul.txt"] and "no words" in reasons["punct.txt"] and "empty" in reasons["empty.txt"]
-    warned = [r.getMessage() for r in caplog.records if r.name == "rag.corpus"]
+    warned = [r.getMessage() for r in caplog.records if r.name == "rag.ingest.corpus"]
     assert len(warned) == 6 and all(m.startswith("skipped ") for m in warned)
     assert not any("機密" in a.original for a in corpus)
 
@@ -77,7 +77,7 @@ def test_missing_empty_and_fileless_folders(tmp_path):
 
 def test_broken_metadata_is_ignored_with_a_warning(corpus_copy, caplog):
     (corpus_copy / "metadata.json").write_text("{not json", encoding="utf-8")
-    with caplog.at_level("WARNING", logger="rag.corpus"):
+    with caplog.at_level("WARNING", logger="rag.ingest.corpus"):
         articles = {a.doc: a for a in load_corpus(corpus_copy)}
     assert set(articles) == GOOD and all(a.title for a in articles.values())
     assert articles["002_f7fb4d1901038bb3.txt"].newspaper == ""  # metadata ignored
@@ -105,8 +105,8 @@ def test_known_text_facts_skip_the_repair_and_change_nothing(corpus_copy, monkey
     stores them), load_corpus repairs only the texts it does not know; the
     articles are equal to an eager load's (title, script, repaired text and
     map, computed on first read), including without metadata.json."""
-    import rag.corpus
-    from rag.corpus import LazyRepairedText, TextFacts
+    import rag.ingest.corpus
+    from rag.ingest.corpus import LazyRepairedText, TextFacts
 
     eager = {a.doc: a for a in load_corpus(corpus_copy)}
     known = {a.facts.sha256: a.facts for a in eager.values()}
@@ -116,8 +116,8 @@ def test_known_text_facts_skip_the_repair_and_change_nothing(corpus_copy, monkey
     (corpus_copy / changed).write_text((corpus_copy / changed).read_text(encoding="utf-8") + "\n\n新的一段。\n",
                                        encoding="utf-8")
     calls = []
-    real = rag.corpus.repair
-    monkeypatch.setattr(rag.corpus, "repair", lambda text: calls.append(text) or real(text))
+    real = rag.ingest.corpus.repair
+    monkeypatch.setattr(rag.ingest.corpus, "repair", lambda text: calls.append(text) or real(text))
     lazy = {a.doc: a for a in load_corpus(corpus_copy, known=known)}
     assert len(calls) == 1 and calls[0].endswith("新的一段。\n")  # only the changed article
     assert isinstance(lazy["002_f7fb4d1901038bb3.txt"].repaired, LazyRepairedText)

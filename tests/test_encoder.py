@@ -5,8 +5,8 @@ reader weights and articles; and answering imports neither of them."""
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +14,7 @@ import torch
 
 from embeddings.encoder import batch_ids, load_base_state, load_e5, load_tokenizer
 from embeddings.model import E5Embedding, embed_passages, is_plain_e5_folder, load_embedder, resolve_model
-from rag.reader import Reader
+from rag.answer.reader import Reader
 
 from .conftest import ROOT
 
@@ -90,7 +90,7 @@ def test_answering_imports_neither_transformers_nor_sentence_transformers(settin
     process imports neither transformers nor sentence-transformers."""
     code = (
         "import sys\n"
-        "from rag.knowledge_base import IndexSettings\n"
+        "from rag.search.knowledge_base import IndexSettings\n"
         "from rag.pipeline import QAPipeline\n"
         f"qa = QAPipeline.open(IndexSettings(corpus_dir={str(settings.corpus_dir)!r}, index_dir={str(settings.index_dir)!r}, "
         f"cache_dir={settings.cache_dir and str(settings.cache_dir)!r}))\n"

@@ -16,8 +16,8 @@ import pytest
 from embeddings.model import embed_passages
 from embeddings.vector_index import building_folder, read_manifest
 from rag.cli import main
-from rag.indexing import BuildProgress, resolve_progress
-from rag.knowledge_base import IndexSettings, open_knowledge_base
+from rag.ingest.indexing import BuildProgress, resolve_progress
+from rag.search.knowledge_base import IndexSettings, open_knowledge_base
 
 from .conftest import ROOT
 
@@ -62,7 +62,7 @@ def test_sentence_vectors_are_embedded_when_first_needed_and_kept(kb):
     """A build embeds chunks only; a sentence's vector is computed the first
     time a question needs it, equals the passage embedding of its Simplified
     text, and is not computed again."""
-    from rag.sentences import SentenceTable
+    from rag.search.sentences import SentenceTable
 
     fresh = SentenceTable.load(kb.settings.index_dir).bind(kb.articles, kb.embedder)
     assert fresh.embedded == 0 and len(fresh.docs) == kb.manifest["n_sentences"] > 0
@@ -139,7 +139,7 @@ def test_change_add_and_remove_embed_only_those_documents(kb, copied_index, caps
 def test_a_text_pipeline_change_re_embeds_everything(kb, copied_index):
     manifest_path = copied_index.index_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest["text_pipeline_sha256"] = "0" * 64  # as if rag/ocr_repair.py had been edited
+    manifest["text_pipeline_sha256"] = "0" * 64  # as if rag/ingest/ocr_repair.py had been edited
     manifest_path.write_text(json.dumps(manifest))
     rebuilt = open_knowledge_base(copied_index, progress=False)
     u = rebuilt.update
@@ -183,8 +183,8 @@ def _fail(*args, **kwargs):
     raise RuntimeError("simulated failure")
 
 
-@pytest.mark.parametrize("where", ["rag.indexing.embed_passages", "rag.indexing.BM25Index.build",
-                                   "rag.indexing.write_text_facts"])
+@pytest.mark.parametrize("where", ["rag.ingest.indexing.embed_passages", "rag.ingest.indexing.BM25Index.build",
+                                   "rag.ingest.indexing.write_text_facts"])
 def test_a_failed_build_leaves_the_previous_index_usable(copied_index, monkeypatch, where):
     settings, corpus = copied_index, copied_index.corpus_dir
     manifest = read_manifest(settings.index_dir)
@@ -248,7 +248,7 @@ QUESTIONS = ["机器人足球联赛奖金", "深圳人工智能基金群的规�
 
 def _stored_tokens(kb) -> dict[str, list[str]]:
     """Each chunk's stored BM25 tokens (strings: the ids depend on the build)."""
-    from rag.keyword_search import BM25Index
+    from rag.search.bm25 import BM25Index
 
     stored = BM25Index.load_tokens(kb.settings.index_dir)
     return {nid: [stored.vocab[i] for i in row] for nid, row in stored.rows.items()}
@@ -260,7 +260,7 @@ def assert_same_index(updated, full):
     order), vectors (equal up to batching noise: a full rebuild embeds the
     chunks in other batches), sentences, BM25 tokens and rankings, dense
     rankings, text facts."""
-    from rag.indexing import read_text_facts
+    from rag.ingest.indexing import read_text_facts
 
     u_ids, f_ids = list(updated.nodes), list(full.nodes)
     assert u_ids == f_ids and list(updated.bm25.node_ids) == list(full.bm25.node_ids) == f_ids
@@ -284,18 +284,18 @@ def test_an_update_equals_a_full_rebuild_and_redoes_only_the_changed_documents(c
     """Change one article, add one, remove one: only the changed and added
     documents are repaired, chunked, tokenized and embedded; the index then
     equals a full rebuild of the same corpus (:func:`assert_same_index`)."""
-    import rag.corpus
-    import rag.indexing
-    from rag.keyword_search import BM25Index
+    import rag.ingest.corpus
+    import rag.ingest.indexing
+    from rag.search.bm25 import BM25Index
 
     settings, corpus = copied_index, copied_index.corpus_dir
     (corpus / CHANGED).write_text((corpus / CHANGED).read_text(encoding="utf-8") + NEW_FACT, encoding="utf-8")
     (corpus / "005_new.txt").write_text("深圳新建机器人博物馆\n\n深圳市宣布新建一座机器人博物馆，预计2027年开放。\n", encoding="utf-8")
     (corpus / "000_bfb052c145b243ed.txt").unlink()
     repaired, chunked, tokenized = [], [], []
-    real_repair, real_chunk, real_tokenize = rag.corpus.repair, rag.indexing.chunk_articles, BM25Index.tokenize_nodes
-    monkeypatch.setattr(rag.corpus, "repair", lambda text: repaired.append(text) or real_repair(text))
-    monkeypatch.setattr(rag.indexing, "chunk_articles",
+    real_repair, real_chunk, real_tokenize = rag.ingest.corpus.repair, rag.ingest.indexing.chunk_articles, BM25Index.tokenize_nodes
+    monkeypatch.setattr(rag.ingest.corpus, "repair", lambda text: repaired.append(text) or real_repair(text))
+    monkeypatch.setattr(rag.ingest.indexing, "chunk_articles",
                         lambda arts, *a: chunked.extend(x.doc for x in arts) or real_chunk(arts, *a))
     monkeypatch.setattr(BM25Index, "tokenize_nodes",
                         staticmethod(lambda nodes: tokenized.extend(n.metadata["doc"] for n in nodes) or real_tokenize(nodes)))
@@ -334,14 +334,14 @@ def test_an_unchanged_corpus_opens_without_ocr_repair_or_jieba(copied_index):
     is computed when first read, and equals the eager repair) and does not
     load jieba's dictionary: in a fresh process, jieba is uninitialized
     after open_knowledge_base."""
-    from rag.ocr_repair import repair
+    from rag.ingest.ocr_repair import repair
 
     kb = open_knowledge_base(copied_index, progress=False)
     assert not kb.rebuilt
     assert all("text" not in vars(a.repaired) for a in kb.articles.values())
     for a in kb.articles.values():
         assert a.repaired == repair(a.original) and a.clean_chars == len(a.repaired.text)
-    code = ("import sys, jieba; from rag.knowledge_base import IndexSettings, open_knowledge_base; "
+    code = ("import sys, jieba; from rag.search.knowledge_base import IndexSettings, open_knowledge_base; "
             f"kb = open_knowledge_base(IndexSettings(corpus_dir={str(copied_index.corpus_dir)!r}, "
             f"index_dir={str(copied_index.index_dir)!r}), progress=False, threads=1); "
             "print(kb.rebuilt, jieba.dt.initialized)")
@@ -352,7 +352,7 @@ def test_an_unchanged_corpus_opens_without_ocr_repair_or_jieba(copied_index):
 
 def test_index_is_current_reads_the_manifest_only(kb, settings, tmp_path, corpus_copy):
     """ui.serve skips its start-up page when this says no build is coming."""
-    from rag.knowledge_base import IndexSettings, index_is_current
+    from rag.search.knowledge_base import IndexSettings, index_is_current
 
     assert index_is_current(settings)
     assert not index_is_current(IndexSettings(corpus_dir=settings.corpus_dir, index_dir=tmp_path / "none"))

@@ -27,7 +27,7 @@ from importlib.metadata import PackageNotFoundError, distribution, entry_points
 
 import pytest
 
-from rag.backends import (
+from rag.answer.backends import (
     BACKENDS,
     AnswerBackend,
     BackendError,
@@ -38,9 +38,9 @@ from rag.backends import (
     format_backends,
     get_backend,
 )
-from rag.backends.base import AnswerRequest, module_available
-from rag.backends.generative import GenerativeBackend, build_messages, split_claims
-from rag.local_models import DEFAULT_CACHE_DIR, offline_gguf
+from rag.answer.backends.base import AnswerRequest, module_available
+from rag.answer.backends.generative import GenerativeBackend, build_messages, split_claims
+from rag.answer.local_models import DEFAULT_CACHE_DIR, offline_gguf
 from rag.pipeline import QAPipeline
 
 from .test_pipeline import check_citations
@@ -406,7 +406,7 @@ def _request(kb_passages=None):
 
 @needs_llm
 def test_the_prompt_is_the_ggufs_own_chat_template(vocab):
-    from rag.backends.llamacpp import GGUFChatTemplate
+    from rag.answer.backends.llamacpp import GGUFChatTemplate
 
     template = GGUFChatTemplate(vocab)
     assert template.source == "the GGUF's tokenizer.chat_template" and not template.merge_system
@@ -420,7 +420,7 @@ def test_the_prompt_is_the_ggufs_own_chat_template(vocab):
 
 @needs_llm
 def test_a_chat_template_option_overrides_the_ggufs(vocab):
-    from rag.backends.llamacpp import GEMMA_CHAT_TEMPLATE, GGUFChatTemplate
+    from rag.answer.backends.llamacpp import GEMMA_CHAT_TEMPLATE, GGUFChatTemplate
 
     system, user = build_messages(_request())
     gemma = GGUFChatTemplate(vocab, GEMMA_CHAT_TEMPLATE)

@@ -20,11 +20,11 @@ pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
 from rag.cli import build_parser, main  # noqa: E402
-from rag.knowledge_base import IndexSettings, open_knowledge_base  # noqa: E402
-from rag.milvus_store import SPEC_PROPERTY, MilvusChunkStore, MilvusKeywordIndex, StoreError, collection_name  # noqa: E402
 from rag.pipeline import QAPipeline  # noqa: E402
-from rag.retrieval import make_retriever, route_repeats  # noqa: E402
 from rag.script import to_simplified  # noqa: E402
+from rag.search.knowledge_base import IndexSettings, open_knowledge_base  # noqa: E402
+from rag.search.milvus import SPEC_PROPERTY, MilvusChunkStore, MilvusKeywordIndex, StoreError, collection_name  # noqa: E402
+from rag.search.retrieval import make_retriever, route_repeats  # noqa: E402
 
 from .conftest import CORPUS, GOLD  # noqa: E402
 
@@ -157,7 +157,7 @@ def test_damaged_lite_files_are_rebuilt_with_a_warning(kb, index_dir, milvus_kb,
     assert damaged
     for f in damaged:
         f.write_bytes(b"not parquet")
-    with caplog.at_level(logging.WARNING, logger="rag.milvus_store"):
+    with caplog.at_level(logging.WARNING, logger="rag.search.milvus"):
         again = open_knowledge_base(milvus_settings(index_dir, path), progress=False)
     assert "unreadable" in caplog.text and str(path) in caplog.text
     assert again.store.report.full_rebuild == "(unreadable)" and again.store.report.rows == len(kb.nodes)
@@ -169,7 +169,7 @@ def test_a_collection_built_for_another_model_or_dimension_is_rebuilt_not_mixed(
     spec = json.loads(store.client.describe_collection(store.collection)["properties"][SPEC_PROPERTY])
     store.client.drop_collection(store.collection)
     store._create({**spec, "embed_model": "someone/other-model", "dim": 8})  # a real collection of 8-dim vectors
-    with caplog.at_level(logging.WARNING, logger="rag.milvus_store"):
+    with caplog.at_level(logging.WARNING, logger="rag.search.milvus"):
         again = open_knowledge_base(milvus_settings(index_dir, tmp_path / "kb.db"), progress=False)
     assert "model someone/other-model, dim 8" in caplog.text and "dim 384" in caplog.text and "rebuilding" in caplog.text
     r = again.store.report

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.backends.base import module_available
+from rag.answer.backends.base import module_available
 
 from .conftest import CORPUS, GOLD, ROOT
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from rag.corpus import load_corpus
-from rag.ocr_repair import repair
+from rag.ingest.corpus import load_corpus
+from rag.ingest.ocr_repair import repair
 
 from .conftest import CORPUS
 

@@ -6,9 +6,9 @@ import shutil
 import pytest
 
 from rag.evaluation import normalize
-from rag.knowledge_base import IndexSettings, open_knowledge_base
 from rag.pipeline import QAPipeline
 from rag.script import detect_script
+from rag.search.knowledge_base import IndexSettings, open_knowledge_base
 from rag.text import QuestionError
 
 from .conftest import CORPUS

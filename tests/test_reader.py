@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from rag.reader import DEFAULT_READER_DIR, MANIFEST_FILE, WEIGHTS_FILE, Reader, ReaderError, load_reader
+from rag.answer.reader import DEFAULT_READER_DIR, MANIFEST_FILE, WEIGHTS_FILE, Reader, ReaderError, load_reader
 
 from .conftest import ROOT
 
@@ -106,20 +106,20 @@ def test_refusals_come_from_the_reader_and_say_why(pipeline):
     ("30年", "30 years"),
 ])
 def test_english_renderings_need_no_model(span, english):
-    from rag.english_rendering import english_rendering
+    from rag.answer.english_rendering import english_rendering
 
     assert english_rendering(span) == english
 
 
 def test_english_rendering_gives_up_rather_than_guess():
-    from rag.english_rendering import english_rendering
+    from rag.answer.english_rendering import english_rendering
 
     assert english_rendering("") is None
     assert english_rendering("的") in (None, "of")  # a function word at most, never an invented one
 
 
 def test_both_dtypes_read_the_same_span_and_bad_dtypes_are_refused():
-    from rag.reader import Reader, resolve_dtype
+    from rag.answer.reader import Reader, resolve_dtype
 
     question, window = "深圳人工智能基金群规模多大？", "深圳将形成规模1000亿元（人民币，下同）的人工智能基金群。"
     spans = {dtype: Reader.load(dtype=dtype).read(question, window) for dtype in ("float32", "bfloat16")}

@@ -18,9 +18,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from rag.backends import get_backend
-from rag.backends.base import BackendError
-from rag.backends.generative import DeadlineExceeded, within_deadline
+from rag.answer.backends import get_backend
+from rag.answer.backends.base import BackendError
+from rag.answer.backends.generative import DeadlineExceeded, within_deadline
 from rag.pipeline import QAPipeline
 
 from .test_llm_backends import QUESTION, hanging_server, needs_openai_client  # noqa: F401 - a fixture
@@ -129,7 +129,7 @@ def test_within_deadline_passes_items_and_errors_through_and_stops_the_producer(
 
 
 def test_deadlines_must_be_positive():
-    from rag.backends.base import BackendOptionError
+    from rag.answer.backends.base import BackendOptionError
 
     for bad in (0, -5):
         with pytest.raises(BackendOptionError, match="deadline"):
@@ -214,7 +214,7 @@ def test_a_bad_question_fails_before_any_model_loads_and_json_errors_are_json(tm
 
 
 def test_url_credentials_never_reach_a_notice_or_an_error(kb, capsys, monkeypatch, index_dir):
-    from rag.backends import fallback_notice
+    from rag.answer.backends import fallback_notice
     from rag.cli import main
 
     assert "s3cret" not in fallback_notice("openai", RuntimeError("cannot reach http://bob:s3cret@127.0.0.1:9/v1"))
@@ -237,7 +237,7 @@ FUND_DOC = "002_f7fb4d1901038bb3.txt"
 def injected_kb(tmp_path_factory):
     import shutil
 
-    from rag.knowledge_base import IndexSettings, open_knowledge_base
+    from rag.search.knowledge_base import IndexSettings, open_knowledge_base
 
     from .conftest import CORPUS
 
@@ -300,7 +300,7 @@ def test_the_local_llm_ignores_planted_instructions(kb, injected_kb):
     ("本人注册并登录后按照系统提示流程办理补、换领机动车号牌业务。", False),
 ])
 def test_instructions_addressed_to_a_model_are_recognised(sentence, flagged):
-    from rag.injection import blank_instructions, looks_like_instruction
+    from rag.answer.injection import blank_instructions, looks_like_instruction
 
     assert looks_like_instruction(sentence) is flagged
     text = "甲乙丙丁戊。" + sentence + "己庚辛壬癸。"
@@ -320,7 +320,8 @@ def test_fuzzed_questions_end_as_an_answer_a_refusal_or_the_input_error(pipeline
     scripts, emoji, control and format characters, markup, template syntax,
     long and empty strings, with and without history. Each ends as an
     Answer (answered or refused) or a QuestionError; nothing else escapes."""
-    from hypothesis import HealthCheck, given, settings, strategies as st
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
 
     from rag.schema import Answer
     from rag.text import QuestionError
@@ -368,7 +369,8 @@ def test_fuzzed_cli_questions_end_as_json_answers_or_json_errors(index_dir, kb, 
     among them (a question starting with "-" is a usage error): every run
     prints one JSON object, an answer (exit 0) or an error (exit 2) of a
     documented kind; never a traceback or usage text on stdout."""
-    from hypothesis import HealthCheck, given, settings, strategies as st
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
 
     from rag.cli import main
 
@@ -404,7 +406,7 @@ def test_fuzzed_cli_questions_end_as_json_answers_or_json_errors(index_dir, kb, 
 CONCURRENT_QUESTIONS = ["深圳人工智能基金群的規模有多大？", "南沙区对人工智能产业最高给予多少资金支持？",
                         "How large is Shenzhen's AI fund cluster?", "香港的人工智能基金群規模有多大？"]
 _TIMINGS = re.compile(r"\d[\d,.]*\s*ms")
-_TURN_IDS = re.compile(r"\bt[0-9a-f]{8}\b")  # each turn's anchors and ids carry its random id (rag.ui_render)
+_TURN_IDS = re.compile(r"\bt[0-9a-f]{8}\b")  # each turn's anchors and ids carry its random id (rag.serve.render)
 
 
 def _chat_text(result) -> str:

@@ -2,9 +2,9 @@
 
 import pytest
 
+from rag.answer.followup import focus_terms, standalone_question
 from rag.evaluation import hit_at, is_relevant, load_gold, reciprocal_rank
-from rag.followup import focus_terms, standalone_question
-from rag.retrieval import make_retriever, retrieve
+from rag.search.retrieval import make_retriever, retrieve
 from rag.text import keywords, tokenize
 
 from .conftest import GOLD
@@ -130,7 +130,7 @@ def test_a_follow_up_is_not_refused_for_words_of_the_earlier_turn(pipeline):
     ],
     # Not here any more: "河套深港科技創新合作區深圳園區發展署的署長是誰？" (the articles name only the
     # 副署長). The title check still fires, but the reader is sure of 余傑 (score 11.8 >= 10.4,
-    # rag.answerability.PENALTY_OVERRIDE) and overrides it: the price of the override, which on the
+    # rag.answer.answerability.PENALTY_OVERRIDE) and overrides it: the price of the override, which on the
     # dev items cut false refusals from 0.093 to 0.029 (README, The reader).
 )
 def test_questions_the_articles_do_not_answer_are_refused(pipeline, question):
@@ -162,8 +162,15 @@ def test_an_answer_has_no_refusal_reason(pipeline):
 def test_refusal_penalties_and_answer_types():
     from dataclasses import replace
 
-    from rag.lexical import (KEYWORD_PENALTY, REFUSAL_THRESHOLD, UNTYPED_PENALTY, LexicalSignals,
-                             expected_answer_type, holds_answer_type, lexical_answerability)
+    from rag.answer.lexical import (
+        KEYWORD_PENALTY,
+        REFUSAL_THRESHOLD,
+        UNTYPED_PENALTY,
+        LexicalSignals,
+        expected_answer_type,
+        holds_answer_type,
+        lexical_answerability,
+    )
 
     good = LexicalSignals(best_cosine=0.95, best_coverage=1.0, answer_type="number", keyword_score=10.0, answer_typed=True)
     base = lexical_answerability(good, "zh-Hans")
@@ -188,7 +195,7 @@ def test_refusal_penalties_and_answer_types():
 
 
 def test_titles_and_measure_words_are_part_of_what_is_asked():
-    from rag.lexical import asked_measure, asked_title, mentions_title
+    from rag.answer.lexical import asked_measure, asked_title, mentions_title
 
     assert asked_title("湾区人工智能产业创新联盟的秘书长由谁担任？") == "秘书长"
     assert asked_title("之江实验室主任是谁？") == "主任"

@@ -48,9 +48,9 @@ if importlib.util.find_spec("playwright") is None:
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 import ui  # noqa: E402
-from rag.backends import BACKENDS, AnswerBackend, BackendError  # noqa: E402
-from rag.backends.base import Claim, Draft  # noqa: E402
-from rag.feedback import gold_candidates, read_feedback  # noqa: E402
+from rag.answer.backends import BACKENDS, AnswerBackend, BackendError  # noqa: E402
+from rag.answer.backends.base import Claim, Draft  # noqa: E402
+from rag.serve.feedback import gold_candidates, read_feedback  # noqa: E402
 from rag.text import MAX_QUESTION_CHARS  # noqa: E402
 
 pytestmark = pytest.mark.browser
@@ -737,7 +737,7 @@ def test_the_port_answers_at_once_and_shows_indexing_progress_until_the_chat_ope
     """`ragqa ui` on an index that must be built: the port serves a start-up
     page at once, which says "Indexing … of 5 documents" while the build
     embeds, then reloads into the chat by itself (ui.startup_app)."""
-    from rag.knowledge_base import IndexSettings
+    from rag.search.knowledge_base import IndexSettings
 
     fresh = IndexSettings(corpus_dir=settings.corpus_dir, index_dir=tmp_path / "new-index")
     port = _free_port()

@@ -1,4 +1,4 @@
-"""Ratings (rag.feedback) and ``ragqa feedback export``: records made from
+"""Ratings (rag.serve.feedback) and ``ragqa feedback export``: records made from
 real answers of the real pipeline become gold-file items that the gold
 loader accepts, with evidence that is exactly the cited text of the file."""
 
@@ -10,7 +10,14 @@ import pytest
 
 from rag.cli import main
 from rag.evaluation.gold import load_gold
-from rag.feedback import append_feedback, feedback_path, feedback_record, gold_candidates, latest_ratings, read_feedback
+from rag.serve.feedback import (
+    append_feedback,
+    feedback_path,
+    feedback_record,
+    gold_candidates,
+    latest_ratings,
+    read_feedback,
+)
 from tests.conftest import CORPUS
 
 

@@ -1,4 +1,4 @@
-"""The UI's HTML and text (rag.ui_render): everything from articles,
+"""The UI's HTML and text (rag.serve.render): everything from articles,
 questions, backends and LLMs is escaped; citations highlight exactly the
 cited span; one card per passage; the conversation's Markdown export, the
 chat messages and the follow-up memory are drawn from the same turns."""
@@ -6,9 +6,23 @@ chat messages and the follow-up memory are drawn from the same turns."""
 from types import SimpleNamespace
 
 from rag.schema import Answer, Citation
-from rag.ui_render import (ECHO_CHARS, chat_messages, cited_spans, conversation_markdown, echo, escape_html,
-                           follow_up_memory, passage_groups, render_answer, render_article, render_card, render_notice,
-                           render_sources, shelf_rows, sources_text)
+from rag.serve.render import (
+    ECHO_CHARS,
+    chat_messages,
+    cited_spans,
+    conversation_markdown,
+    echo,
+    escape_html,
+    follow_up_memory,
+    passage_groups,
+    render_answer,
+    render_article,
+    render_card,
+    render_notice,
+    render_sources,
+    shelf_rows,
+    sources_text,
+)
 
 HOSTILE = '<script>alert(1)</script><b>x</b><img src=x onerror=alert(2)> {{v}} ${w} `z`'
 

@@ -13,9 +13,9 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from .gold import GoldItem
-from .judge import judged_rates
-from .metrics import (
+from rag.evaluation.gold import GoldItem
+from rag.evaluation.judge import judged_rates
+from rag.evaluation.metrics import (
     answer_correct,
     best_char_f1,
     citation_precision,
@@ -167,7 +167,7 @@ def refusal_curve(results: list[ItemResult], steps: int = 15) -> list[dict]:
 def script_pairing(item: GoldItem) -> str:
     """"same-script" / "cross-script" (question vs. the article, judged from the
     evidence text), "english", or "unanswerable"."""
-    from ..script import detect_script
+    from rag.script import detect_script
 
     if not item.answerable or not item.evidence:
         return "unanswerable"

@@ -7,8 +7,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .gold import GoldItem
-from .metrics import RETRIEVAL_DEPTH
+from rag.evaluation.gold import GoldItem
+from rag.evaluation.metrics import RETRIEVAL_DEPTH
 
 
 @dataclass
@@ -48,7 +48,7 @@ class BaselineSystem:
     def __init__(self, corpus_dir: Path, embedder, k: int):
         from llama_index.core import Document, VectorStoreIndex
 
-        from ..corpus import corpus_files
+        from rag.ingest.corpus import corpus_files
 
         docs = [Document(text=p.read_text(encoding="utf-8"), metadata={"doc": p.name}, excluded_embed_metadata_keys=["doc"])
                 for p in corpus_files(corpus_dir)]

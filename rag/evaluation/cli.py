@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .report import markdown_table, write_outputs
-from .runner import run_eval
+from rag.evaluation.report import markdown_table, write_outputs
+from rag.evaluation.runner import run_eval
 
 #: (name, pipeline, retriever; None = the default or ``--retriever``) for ``--compare``.
 COMPARE_CONFIGS = [("app", "app", None), ("dense", "app", "dense"), ("bm25", "app", "bm25"), ("baseline", "baseline", None)]
@@ -22,7 +22,7 @@ def run_cli(args, settings, backend=None) -> int:
         GoldFileError (a ValueError): bad gold file; CorpusError /
         EmbeddingModelError: as ``open_knowledge_base``.
     """
-    from ..knowledge_base import open_knowledge_base
+    from rag.search.knowledge_base import open_knowledge_base
 
     kb = open_knowledge_base(settings)
     retriever = args.retriever

@@ -28,7 +28,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
-from ..script import to_simplified
+from rag.script import to_simplified
 
 #: Depth of the ranking every retrieval metric looks at (MRR@10, nDCG@10).
 RETRIEVAL_DEPTH = 10

@@ -14,11 +14,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .aggregate import ItemResult, build_report
-from .baseline import BaselineSystem
-from .gold import GoldItem, load_gold
-from .judge import judge_answer
-from .metrics import RETRIEVAL_DEPTH, is_relevant, normalize
+from rag.evaluation.aggregate import ItemResult, build_report
+from rag.evaluation.baseline import BaselineSystem
+from rag.evaluation.gold import GoldItem, load_gold
+from rag.evaluation.judge import judge_answer
+from rag.evaluation.metrics import RETRIEVAL_DEPTH, is_relevant, normalize
 
 
 class AppSystem:
@@ -77,8 +77,8 @@ def evaluate(system, items: list[GoldItem], config: dict, judge_llm=None) -> dic
 
 
 def _app_system(settings, retriever: str, backend, k: int, kb=None, reader="default", reader_dtype: str = "auto"):
-    from ..knowledge_base import open_knowledge_base
-    from ..pipeline import QAPipeline
+    from rag.pipeline import QAPipeline
+    from rag.search.knowledge_base import open_knowledge_base
 
     kb = kb or open_knowledge_base(settings)
     qa = QAPipeline(kb, retriever=retriever, backend=backend, k=k, reader=reader, reader_dtype=reader_dtype)
@@ -97,8 +97,8 @@ def run_eval(settings, gold: Path, *, pipeline: str = "app", retriever: str | No
         GoldFileError: bad gold file. CorpusError / EmbeddingModelError: as
         ``open_knowledge_base``.
     """
-    from ..knowledge_base import open_knowledge_base
-    from ..retrieval import DEFAULT_RETRIEVER
+    from rag.search.knowledge_base import open_knowledge_base
+    from rag.search.retrieval import DEFAULT_RETRIEVER
 
     items = load_gold(gold)[:limit]
     retriever = retriever or DEFAULT_RETRIEVER
