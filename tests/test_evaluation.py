@@ -253,7 +253,7 @@ def test_gold_loader_errors_name_the_file_line_and_field(tmp_path, change, field
 #: Quality gate, set from measurement (README, Evaluation): the app's figures
 #: on the `dev` items of eval/gold.jsonl minus a small margin, so a regression
 #: fails CI. Each gate holds on the items it was measured on.
-#: GATE: q001-q198, measured with the reader (session 5): hit@5 0.979,
+#: GATE: q001-q198, measured with the reader (version 0.5): hit@5 0.979,
 #: MRR@10 0.906, answer accuracy 0.879, citation precision 0.912, short-answer
 #: char F1 0.745, correct refusals 0.707 (41 of 58), false refusals 0.029 (4 of
 #: 140). One more miss on each refusal side still passes. Held-out items are
@@ -268,7 +268,7 @@ GATE = {
 }
 GATE_MAX = {"false_refusal": 0.036}
 #: GATE_CALIBRATION: the calibration batch q291-q360 (70 dev items written in
-#: session 7 by a helper that never ran the system), measured once with the
+#: version 0.7 by an annotator who never ran the system), measured once with the
 #: system as it was before anything was tuned on them (README, Evaluation):
 #: hit@5 0.971 (34 of 35), answer accuracy 0.829 (29 of 35), citation
 #: precision 0.970, short-answer F1 0.635, correct refusals 0.543 (19 of 35),

@@ -309,7 +309,7 @@ def test_instructions_addressed_to_a_model_are_recognised(sentence, flagged):
 
 
 #: Generated questions per run (issue 14 asks for >= 500). On 2 cores busy
-#: with other work a fuzzed ask took ~3 s (session 7); most generated
+#: with other work a fuzzed ask took ~3 s (version 0.7); most generated
 #: questions are refused after retrieval, well under a second on a quiet machine.
 FUZZ_EXAMPLES = 500
 

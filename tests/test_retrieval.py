@@ -41,7 +41,7 @@ def test_hybrid_fusion_beats_either_retriever_alone_on_the_gold_set(kb, pipeline
     # On the dev items, which the fusion settings were chosen on (as every CI
     # gate: held-out items are measured and reported, never gated on). On the
     # held-out batches hybrid ties BM25 on hit@5 (1.000) but trails it on
-    # MRR@10: batch 6 0.869 vs 0.946, batch 7 0.812 vs 0.856 (session 6,
+    # MRR@10: batch 6 0.869 vs 0.946, batch 7 0.812 vs 0.856 (version 0.6,
     # README "Retrieval"): a finding for the next retrieval change.
     items = [i for i in load_gold(GOLD) if i.answerable and i.split == "dev"]
     questions = [pipeline.standalone(i.question, i.history) for i in items]

@@ -52,7 +52,7 @@ NO_SPAN_SCORE = -12.0
 #: penalties refusing whatever the reader says: 0.724 / 0.093). For Chinese
 #: questions no reader threshold adds a correct refusal within the budget: -50
 #: refuses only a question with no text to read (real scores are above -20).
-#: Session 7 re-ran the choice on 268 dev items (with the calibration batch
+#: Version 0.7 re-ran the choice on 268 dev items (with the calibration batch
 #: q291-q360): both groups re-chosen reach 0.656 / 0.040 there (cross-validated
 #: 0.624 / 0.063) but fail the CI gate on q001-q198 (0.043 false refusals),
 #: and no English pair that keeps that gate does better than these values

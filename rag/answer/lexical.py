@@ -36,7 +36,7 @@ class Weights:
 
 #: Chosen by eval/tune_extractive.py: among the grid points with the best
 #: answer accuracy + citation precision on the dev items of eval/gold.jsonl,
-#: the one with the higher accuracy (on the 144 dev items of session 3:
+#: the one with the higher accuracy (on the 144 dev items of version 0.3:
 #: 0.889 + 0.864; the best grid point, coverage 0, 0.889 + 0.870, differs
 #: by one citation).
 WEIGHTS = Weights()
@@ -45,7 +45,7 @@ WEIGHTS = Weights()
 COSINE_FLOOR = {"zh-Hans": 0.90, "zh-Hant": 0.90, "en": 0.80}
 #: From eval/tune_extractive.py: the most correct refusals with at most 5%
 #: false refusals on the dev items of eval/gold.jsonl (198 items: 0.672 and
-#: 0.050, re-checked in session 4; held-out items fare worse, README, Evaluation).
+#: 0.050, re-checked in version 0.4; held-out items fare worse, README, Evaluation).
 COVERAGE_WEIGHT = 0.25
 COSINE_SCALE = 2.0
 UNSEEN_PENALTY = 0.25

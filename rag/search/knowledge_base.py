@@ -129,7 +129,7 @@ class KnowledgeBase:
         indexed the same tokens (rag.search.bm25): a token's column holds
         one nonzero score per chunk containing it. Tokenizing every chunk
         again took 13-16 s at the 19,838 chunks of the 5,793-document scale
-        corpus, paid by the first question (session 9). With another keyword
+        corpus, paid by the first question (until 0.9). With another keyword
         index (Milvus) the chunks are tokenized here.
         """
         n = max(1, len(self.nodes))

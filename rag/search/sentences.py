@@ -2,7 +2,7 @@
 computed the first time a question needs it.
 
 The extractive answerer and citation verification score the sentences of
-the retrieved passages, not whole chunks. Until session 8 every sentence was
+the retrieved passages, not whole chunks. Until version 0.8 every sentence was
 embedded at index build beside its chunk: 4.9 texts embedded per chunk, most
 of a build's time (issue 12). Now a build embeds chunks only and a sentence
 is embedded when a retrieved passage first contains it (about 19 sentences,

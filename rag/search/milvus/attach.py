@@ -10,37 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.search.milvus.base import (  # noqa: F401 - re-exported: callers import them from here
-    _MAX_ID,
-    _MAX_TEXT,
-    BM25_B,
-    BM25_K1,
-    BM25_SCALE,
-    HIT_FIELDS,
-    INSERT_BATCH,
-    LITE_GRPC_OPTIONS,
-    MILVUS_FORMAT,
-    SPEC_PROPERTY,
-    TIMEOUT_S,
-    StoreError,
-    _auth_rejected,
-    _detail,
-    _lite_locked,
-    _quiet_libraries,
-    analyzer_params,
-    bm25_text,
-    check_uri,
-    collection_name,
-    collection_spec,
-    connection_error,
-    is_server_uri,
-    resolve_uri,
-)
+from rag.search.milvus.base import collection_name, collection_spec, resolve_uri
+from rag.search.milvus.store import MilvusChunkStore
 
 log = logging.getLogger(__name__)
-
-
-from rag.search.milvus.store import MilvusChunkStore, SyncReport  # noqa: F401
 
 
 class MilvusKeywordIndex:

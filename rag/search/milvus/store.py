@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from rag.search.milvus.base import (  # noqa: F401 - re-exported: callers import them from here
+from rag.search.milvus.base import (
     _MAX_ID,
     _MAX_TEXT,
     BM25_B,
@@ -20,22 +20,15 @@ from rag.search.milvus.base import (  # noqa: F401 - re-exported: callers import
     HIT_FIELDS,
     INSERT_BATCH,
     LITE_GRPC_OPTIONS,
-    MILVUS_FORMAT,
     SPEC_PROPERTY,
     TIMEOUT_S,
     StoreError,
     _auth_rejected,
     _detail,
-    _lite_locked,
     _quiet_libraries,
-    analyzer_params,
     bm25_text,
-    check_uri,
-    collection_name,
-    collection_spec,
     connection_error,
     is_server_uri,
-    resolve_uri,
 )
 
 log = logging.getLogger(__name__)
