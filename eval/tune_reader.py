@@ -1,6 +1,7 @@
 """Calibrate the reader's refusal on the dev items of a gold file.
 
-    python eval/tune_reader.py [--gold eval/gold.jsonl] [--reader embeddings/reader] [--max-false 0.05]
+    python eval/tune_reader.py [--gold eval/gold.jsonl ...] [--reader embeddings/reader] [--max-false 0.05]
+                               [--english terms|mixed|english] [--cache FILE.json]
 
 For every ``"split": "dev"`` item (held-out items are never read) it records
 the reader's answer score (rag.answer.answerability, no threshold), whether the
@@ -34,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.answer.answerability import NO_SPAN_SCORE, assess, lexical_signals  # noqa: E402
+from rag.answer.answerability import NO_SPAN_SCORE, assess, lexical_signals, missing_entities  # noqa: E402
 from rag.answer.lexical import fired_penalties, lexical_answerability  # noqa: E402
 from rag.evaluation.gold import load_gold  # noqa: E402
 from rag.evaluation.metrics import answer_correct, char_f1, normalize  # noqa: E402
@@ -43,14 +44,15 @@ from rag.search.knowledge_base import open_knowledge_base  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
 
 
-def collect(gold: Path, reader: str, limit: int | None = None) -> list[dict]:
+def collect(golds: list[Path], reader: str, limit: int | None = None, english: str | None = None) -> list[dict]:
     """One row of features per dev item."""
     kb = open_knowledge_base(load_settings().index_settings())  # $RAGQA_INDEX_DIR etc. as for ragqa
     qa = QAPipeline(kb, reader=reader)
     rows = []
-    for item in [i for i in load_gold(gold) if i.split == "dev"][:limit]:
+    items = [i for gold in golds for i in load_gold(gold) if i.split == "dev"]
+    for item in items[:limit]:
         request = qa.prepare(item.question, item.history)
-        a = assess(request, qa.reader, threshold=float("-inf"), vetoes=())
+        a = assess(request, qa.reader, threshold=float("-inf"), vetoes=(), english=english)
         ranked, ev = lexical_signals(request)
         lexical = lexical_answerability(ev, request.script) if ranked else -5.0
         sentence = ""
@@ -66,6 +68,7 @@ def collect(gold: Path, reader: str, limit: int | None = None) -> list[dict]:
                  for c in a.sentences]
         rows.append({
             "id": item.id, "answerable": item.answerable, "lang": item.lang, "script": request.script,
+            "kind": item.unanswerable_kind, "missing": missing_entities(request),
             "reader": a.score if math.isfinite(a.score) else -20.0,
             "focus_ok": a.answerable or not request.focus,
             "lexical": lexical, "penalties": sorted(fired_penalties(ev)),
@@ -134,8 +137,14 @@ def cross_validated(rows, score, max_false: float, per_script: bool = False, fol
     return ok / max(1, n_un), false / max(1, n_an)
 
 
+#: Whether override_refuses applies the missing-entity veto (rag.answer.answerability.MISSING_ENTITY_VETO).
+ENTITY_VETO = {"on": True}
+
+
 def override_refuses(r, threshold: float, override: float) -> bool:
     """The shipped rule (rag.answer.answerability.assess) on one row."""
+    if ENTITY_VETO["on"] and r.get("missing"):
+        return True
     if not r["focus_ok"] or r["reader"] < threshold:
         return True
     return bool(r["penalties"]) and r["reader"] < override
@@ -182,7 +191,9 @@ def _rates_by_index(rows, refused: dict[int, bool]) -> tuple[float, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--gold", default="eval/gold.jsonl")
+    parser.add_argument("--gold", nargs="+", default=["eval/gold.jsonl"], help="gold files (their dev items are read)")
+    parser.add_argument("--english", default=None, choices=["terms", "mixed", "english"],
+                        help="how the reader reads English questions (default: rag.answer.answerability.ENGLISH_READING)")
     parser.add_argument("--reader", default="default")
     parser.add_argument("--max-false", type=float, default=0.05)
     parser.add_argument("--limit", type=int, default=None, help="first N dev items only (quick checks)")
@@ -191,7 +202,7 @@ def main() -> int:
     if args.cache and Path(args.cache).is_file():
         rows = json.loads(Path(args.cache).read_text())
     else:
-        rows = collect(Path(args.gold), args.reader, args.limit)
+        rows = collect([Path(g) for g in args.gold], args.reader, args.limit, args.english)
         if args.cache:
             Path(args.cache).write_text(json.dumps(rows, ensure_ascii=False))
     an = [r for r in rows if r["answerable"]]
@@ -228,12 +239,24 @@ def main() -> int:
             cv_ok, cv_false = cross_validated(rows, score, args.max_false, per_script)
             label = name + (", per-script thresholds" if per_script else "")
             print(f"| {label} | {ts['zh']:.3f} / {ts['en']:.3f} | {ok:.3f} / {false:.3f} | {cv_ok:.3f} / {cv_false:.3f} |")
-    pairs = override_pairs(rows, args.max_false)
-    ok, false = rates(rows, lambda r: override_refuses(r, *pairs[_group(r)]))
-    cv_ok, cv_false = cross_validated_override(rows, args.max_false)
-    print(f"| reader, any penalty unless the reader reaches the override, per-script (shipped form) | "
-          f"{pairs['zh'][0]:.3f} / {pairs['en'][0]:.3f} (override {pairs['zh'][1]:.3f} / {pairs['en'][1]:.3f}) | "
-          f"{ok:.3f} / {false:.3f} | {cv_ok:.3f} / {cv_false:.3f} |")
+    for veto in (False, True):
+        ENTITY_VETO["on"] = veto
+        pairs = override_pairs(rows, args.max_false)
+        ok, false = rates(rows, lambda r: override_refuses(r, *pairs[_group(r)]))
+        cv_ok, cv_false = cross_validated_override(rows, args.max_false)
+        label = "+ missing-entity veto (shipped form)" if veto else "(without the missing-entity veto)"
+        print(f"| reader, any penalty unless the reader reaches the override, per-script {label} | "
+              f"{pairs['zh'][0]:.3f} / {pairs['en'][0]:.3f} (override {pairs['zh'][1]:.3f} / {pairs['en'][1]:.3f}) | "
+              f"{ok:.3f} / {false:.3f} | {cv_ok:.3f} / {cv_false:.3f} |")
+        by = {}
+        for r in rows:
+            key = (_group(r), "answerable" if r["answerable"] else (r.get("kind") or "unlabelled"))
+            by.setdefault(key, []).append(override_refuses(r, *pairs[_group(r)]))
+        print("  refused by group and kind: " + ", ".join(f"{g}/{k} {sum(v)}/{len(v)}" for (g, k), v in sorted(by.items())))
+    fired = [r for r in rows if r.get("missing")]
+    print(f"missing-entity veto fires on {sum(not r['answerable'] for r in fired)} unanswerable and "
+          f"{sum(r['answerable'] for r in fired)} answerable dev items: "
+          + "; ".join(f"{r['id']} {'/'.join(r['missing'])}" for r in fired))
     return 0
 
 

@@ -63,6 +63,13 @@ PENALTY_OVERRIDE = {"zh": 10.395, "en": float("inf")}
 #: The lexical checks of rag.answer.lexical.fired_penalties that count
 #: (all of them: each alone with the reader measured below the set of them).
 LEXICAL_VETOES: tuple[str, ...] = ("focus", "unseen", "title", "untyped", "keyword")
+#: Refuse, whatever the reader says, when the question names something the
+#: corpus never mentions (rag.answer.entities). Measured on the dev items
+#: (python eval/tune_reader.py --entities): see docs/reader.md.
+MISSING_ENTITY_VETO = True
+#: How the reader reads an English question (:func:`reader_question`):
+#: "terms", "mixed" or "english", chosen on the dev items by eval/tune_reader.py.
+ENGLISH_READING = "terms"
 
 @dataclass
 class Window:
@@ -183,16 +190,26 @@ _EN_ASKS = [
 ]
 
 
-def reader_question(request: AnswerRequest) -> str:
-    """The question the reader reads, Simplified. The reader was trained on
-    Chinese questions only; an English one is read as the Chinese terms it
-    names (rag.answer.crosslingual; carried over from earlier turns, for a
-    follow-up) followed by the Chinese for its question word
-    ("How large is Shenzhen's AI fund cluster?" -> "深圳 人工智能 基金 规模多大？"),
-    falling back to the standalone question when it names no Chinese term."""
+def reader_question(request: AnswerRequest, english: str | None = None) -> str:
+    """The question the reader reads, Simplified. An English question is read
+    as ``english`` says (default ENGLISH_READING):
+
+    * ``"terms"``: the Chinese terms it names (rag.answer.crosslingual; carried
+      over from earlier turns, for a follow-up) followed by the Chinese for its
+      question word ("How large is Shenzhen's AI fund cluster?" -> "深圳 人工智能
+      基金 规模多大？"), falling back to the standalone question when it names
+      no Chinese term (for a reader trained on Chinese questions only);
+    * ``"mixed"``: the standalone question, the English followed by those terms;
+    * ``"english"``: the reader's own words as written.
+    """
     if request.script != "en":
         return to_simplified(request.question)
+    english = ENGLISH_READING if english is None else english
     asked = request.asked or request.question
+    if english == "english":
+        return asked
+    if english == "mixed":
+        return to_simplified(request.question)
     # the Chinese the standalone question carries: terms named by the English
     # (rag.answer.crosslingual) and nouns a follow-up carried over from earlier turns
     terms = list(dict.fromkeys(re.findall(r"[\u3400-\u9fff]+", to_simplified(request.question))))
@@ -202,10 +219,26 @@ def reader_question(request: AnswerRequest) -> str:
     return " ".join(terms) + " " + ask + "？"
 
 
-def refusal_message(script: str, focus: tuple[str, ...] = (), unseen: list[str] | None = None) -> str:
+def missing_entities(request: AnswerRequest) -> list[str]:
+    """Names the reader's own words (``request.asked``, else the question)
+    use that the corpus never mentions (rag.answer.entities)."""
+    names = getattr(request.kb, "corpus_names", None)
+    return names.missing(request.asked or request.question) if names is not None else []
+
+
+def refusal_message(script: str, focus: tuple[str, ...] = (), unseen: list[str] | None = None,
+                    missing: list[str] | None = None) -> str:
     """Why the reader refused, in the reader's script. Terms of the question
     the articles never use are named first, so that a reader who
-    paraphrased can ask again in the articles' words ("文章沒有出現「耗電量」。")."""
+    paraphrased can ask again in the articles' words ("文章沒有出現「耗電量」。").
+    ``missing``: names the articles never mention (the refusal's only reason)."""
+    if missing:
+        en = f"The articles never mention {', '.join(missing)}, so they cannot answer this."
+        zh = f"文章没有提到“{'”“'.join(missing)}”，无法回答这个问题。"
+        if script == "en":
+            return en
+        text = to_script(zh, script)
+        return text.replace("“", "「").replace("”", "」") if script == "zh-Hant" else text
     if focus:
         en = f"The passages found do not mention {'、'.join(focus)}."
         zh = f"找到的段落没有提到“{'、'.join(focus)}”。"
@@ -245,7 +278,7 @@ def lexical_signals(request: AnswerRequest):
 
 
 def assess(request: AnswerRequest, reader, threshold: float | None = None,
-           vetoes: tuple[str, ...] | None = None) -> Assessment:
+           vetoes: tuple[str, ...] | None = None, english: str | None = None) -> Assessment:
     """Read the request's passages, rerank their sentences and decide
     answerability.
 
@@ -254,6 +287,7 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
         reader: a :class:`rag.answer.reader.Reader`.
         threshold: overrides REFUSAL_THRESHOLD (tuning).
         vetoes: overrides LEXICAL_VETOES.
+        english: overrides ENGLISH_READING (tuning).
 
     Returns:
         :class:`Assessment`.
@@ -261,10 +295,11 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
     threshold = threshold_for(request.script) if threshold is None else threshold
     vetoes = LEXICAL_VETOES if vetoes is None else vetoes
     kb = request.kb
+    missing = missing_entities(request) if MISSING_ENTITY_VETO else []
     ranked, evidence = lexical_signals(request)
     lexical = {(c.doc, c.span): c.score for c in ranked}
     wins = windows(request)
-    question = reader_question(request)
+    question = reader_question(request, english)
     texts = [to_simplified(kb.articles[w.doc].repaired.text[w.start:w.end]) for w in wins]
     spans = reader.read_batch([(question, t) for t in texts]) if wins else []
     weight = RERANK_WEIGHT["en" if request.script == "en" else "zh"]
@@ -304,6 +339,10 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
         if top.answer is not None:
             out.doc, out.span = top.doc, top.answer
             out.span_text = kb.articles[top.doc].repaired.text[top.answer[0]:top.answer[1]]
+    if missing:  # no reader score overrides a name the articles never mention
+        out.answerable = False
+        out.reason = refusal_message(request.script, missing=missing)
+        return out
     if out.answerable and vetoes:
         from rag.answer.lexical import fired_penalties, refusal_reason
 

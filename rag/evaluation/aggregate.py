@@ -178,8 +178,9 @@ def script_pairing(item: GoldItem) -> str:
 
 def build_report(results: list[ItemResult], config: dict) -> dict:
     """The full report: ``config``, ``overall`` (:func:`summarize`),
-    ``by_type`` / ``by_lang`` / ``by_turns`` / ``by_script`` / ``by_split``
-    (:func:`breakdown`), ``refusal_curve`` and ``items`` (one JSON-ready row
+    ``by_type`` / ``by_lang`` / ``by_turns`` / ``by_script`` / ``by_split`` /
+    ``by_batch`` / ``by_unanswerable_kind`` (unanswerable items only: their
+    correct refusals) / ``by_split_lang`` (:func:`breakdown`), ``refusal_curve`` and ``items`` (one JSON-ready row
     per result)."""
     return {
         "config": config,
@@ -189,6 +190,11 @@ def build_report(results: list[ItemResult], config: dict) -> dict:
         "by_turns": breakdown(results, lambda r: "multi-turn" if r.item.history else "single-turn"),
         "by_script": breakdown(results, lambda r: script_pairing(r.item)),
         "by_split": breakdown(results, lambda r: r.item.split),
+        "by_batch": breakdown(results, lambda r: r.item.batch or "(no batch)"),
+        # refusals per kind of unanswerable item, and per question language within each split
+        "by_unanswerable_kind": breakdown([r for r in results if not r.item.answerable],
+                                          lambda r: r.item.unanswerable_kind or "(unlabelled)"),
+        "by_split_lang": breakdown(results, lambda r: f"{r.item.split}/{r.item.lang}"),
         "refusal_curve": refusal_curve(results),
         "items": [
             {
@@ -198,6 +204,8 @@ def build_report(results: list[ItemResult], config: dict) -> dict:
                 "standalone_question": r.standalone_question,
                 "type": r.item.type,
                 "lang": r.item.lang,
+                "split": r.item.split,
+                "unanswerable_kind": r.item.unanswerable_kind,
                 "gold": r.item.answer,
                 "answer": r.answer,
                 "refused": r.refused,

@@ -6,7 +6,8 @@ One JSON object a line (README, Evaluation, Gold file)::
     {"id": "q001", "question": "...", "lang": "zh-Hant|zh-Hans|en", "answer": "...",
      "answer_aliases": ["..."], "doc": "FILE.txt" or ["A.txt", "B.txt"],
      "evidence": ["exact substring of that file"], "type": "fact|...|unanswerable",
-     "answerable": true, "history": ["optional earlier questions"], "split": "dev|heldout"}
+     "answerable": true, "history": ["optional earlier questions"], "split": "dev|heldout",
+     "batch": "optional batch name", "unanswerable_kind": "near_miss|false_premise|off_corpus" (optional)}
 
 Types are checked strictly (JSON ``1`` is not ``true``, ``"1"`` is not a
 number) and unknown keys are rejected, so a misspelt field is an error
@@ -27,6 +28,12 @@ GoldLang = Literal["zh-Hant", "zh-Hans", "en"]
 #: "dev": items the retrieval and refusal settings were tuned on;
 #: "heldout": items written before a tuning round and never tuned on.
 GoldSplit = Literal["dev", "heldout"]
+
+#: Why an unanswerable item cannot be answered: the article has the entity
+#: but not the asked detail ("near_miss"), the question presupposes what the
+#: articles do not say ("false_premise"), or it is about something the
+#: articles never mention ("off_corpus").
+UnanswerableKind = Literal["near_miss", "false_premise", "off_corpus"]
 
 GOLD_TYPES = set(get_args(GoldType))
 GOLD_LANGS = set(get_args(GoldLang))
@@ -55,6 +62,8 @@ class GoldItem(BaseModel):
     answerable: bool
     history: list[str] = Field(default_factory=list)
     split: GoldSplit = "dev"
+    batch: str = ""
+    unanswerable_kind: UnanswerableKind | None = None
 
     @field_validator("docs", mode="before")
     @classmethod
@@ -77,6 +86,9 @@ class GoldItem(BaseModel):
 
     @model_validator(mode="after")
     def _answerable_needs_answer_and_evidence(self) -> GoldItem:
+        if self.answerable and self.unanswerable_kind is not None:
+            raise PydanticCustomError("kind_on_answerable",
+                                      "field 'unanswerable_kind': set, but the item is answerable")
         if self.answerable:
             for name in ("answer", "evidence"):
                 if not getattr(self, name):

@@ -47,8 +47,11 @@ def markdown_report(rep: dict) -> str:
     out += ["## Overall", "", markdown_table({"all": rep["overall"]}), ""]
     for title, key in (("By type", "by_type"), ("By language of the question", "by_lang"),
                        ("Question script vs article script", "by_script"), ("Single vs multi-turn", "by_turns"),
-                       ("Tuned-on (dev) vs held-out items", "by_split")):
-        out += [f"## {title}", "", markdown_table(rep[key], first=key[3:]), ""]
+                       ("Tuned-on (dev) vs held-out items", "by_split"), ("By batch", "by_batch"),
+                       ("Refusals by kind of unanswerable question", "by_unanswerable_kind"),
+                       ("By split and question language", "by_split_lang")):
+        if rep.get(key):
+            out += [f"## {title}", "", markdown_table(rep[key], first=key[3:]), ""]
     if rep.get("refusal_curve"):
         out += ["## Refusal trade-off", "", "Refusing below each threshold of the answerability score:", "",
                 "| threshold | correct refusals | false refusals |", "|---|---|---|"]

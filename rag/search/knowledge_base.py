@@ -152,6 +152,14 @@ class KnowledgeBase:
 
         return EnglishExpander([a.repaired.text for a in self.articles.values()], set(self.keyword_idf))
 
+    @cached_property
+    def corpus_names(self):
+        """:class:`rag.answer.entities.CorpusNames` over this corpus: which
+        names of a question the articles never mention."""
+        from rag.answer.entities import CorpusNames
+
+        return CorpusNames([a.repaired.text for a in self.articles.values()], self.english_expander)
+
     def unseen_idf(self) -> float:
         """IDF given to a token no chunk contains (as if df = 0.5)."""
         return math.log(1 + max(1, len(self.nodes)) / 0.5)
