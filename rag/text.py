@@ -3,6 +3,7 @@ answerers."""
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 import unicodedata
@@ -57,6 +58,58 @@ def is_question_word(token: str) -> bool:
     return token in STOPWORDS or bool(_QUESTION_WORD.match(token))
 
 
+# HTML element names (WHATWG), for strip_markup: "<CPU>" or "<深圳>" in a question is text, "<b>" is markup.
+_HTML_TAGS = frozenset(
+    """a abbr address area article aside audio b base bdi bdo blockquote body br button canvas caption cite code col
+    colgroup data datalist dd del details dfn dialog div dl dt em embed fieldset figcaption figure font footer form
+    frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe img input ins kbd label legend li link main
+    map mark marquee menu meta meter nav noscript object ol optgroup option output p param picture pre progress q rp
+    rt ruby s samp script search section select slot small source span strong style sub summary sup svg table tbody
+    td template textarea tfoot th thead time title tr track u ul var video wbr math""".split()
+)
+# Elements whose end starts a new line of text: replaced by a space, so words on either side stay apart.
+_BLOCK_TAGS = frozenset("address article aside blockquote br dd div dl dt figcaption footer form h1 h2 h3 h4 h5 h6 "
+                        "header hr li main nav ol p pre section table td th tr ul".split())
+_TAG_NAMES = "|".join(sorted(_HTML_TAGS, key=len, reverse=True))
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
+_CODE_ELEMENT = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.S | re.I)
+_QUOTED = re.compile(r"""'([^']*)'|"([^"]*)"|`([^`]*)`""")
+_TAG = re.compile(rf"</?({_TAG_NAMES})(?=[\s/>])[^<>]*>?", re.I)
+
+
+def strip_markup(text: str) -> str:
+    """``text`` without HTML markup, as a browser would show it: comments,
+    tags of HTML elements and the code inside ``<script>``/``<style>`` go,
+    entities become characters (``&lt;`` -> ``<``), runs of spaces one
+    space, and the ends are trimmed. A question typed *inside* script tags keeps its text (the code
+    is all it has: its quoted strings, as in ``alert('…')``, or else all of
+    it). Angle brackets that are not HTML tags stay (``<深圳>``, ``<CPU>``,
+    ``3<5``); text without tags is returned unchanged.
+
+        >>> strip_markup("<script>alert(1)</script>深圳基金群多大？")
+        '深圳基金群多大？'
+        >>> strip_markup("<script>深圳基金群多大？</script>")
+        '深圳基金群多大？'
+        >>> strip_markup("<script>alert('深圳基金群多大？')</script>")
+        '深圳基金群多大？'
+        >>> strip_markup("<b>粗體</b>的 <CPU> &amp; 3<5")
+        '粗體的 <CPU> & 3<5'
+    """
+    if not (_TAG.search(text) or _COMMENT.search(text)):
+        return text
+
+    def tags_out(s: str) -> str:
+        return _TAG.sub(lambda m: " " if m.group(1).lower() in _BLOCK_TAGS else "", _COMMENT.sub("", s))
+
+    out = tags_out(_CODE_ELEMENT.sub(" ", text))
+    if not _WORD.search(out):  # nothing but code: the question was typed inside the script tags
+        out = tags_out(text)
+        quoted = [q for m in _QUOTED.finditer(out) if _WORD.search(q := next(g for g in m.groups() if g is not None))]
+        if quoted:  # alert('…'): the strings are the text
+            out = " ".join(quoted)
+    return re.sub(r" {2,}", " ", html.unescape(out)).strip()
+
+
 class QuestionError(ValueError):
     """The question cannot be asked as given; the message says why."""
 
@@ -64,7 +117,9 @@ class QuestionError(ValueError):
 def clean_question(question: str | None, what: str = "question") -> str:
     """Validate and tidy a question.
 
-    Control characters are removed, whitespace runs become one space.
+    HTML markup is removed first (:func:`strip_markup`: a question pasted
+    from a web page, or wrapped in ``<script>`` tags, is asked on its
+    text), then control characters; whitespace runs become one space.
     ``what`` names it in error messages ("earlier question 2").
 
     Raises:
@@ -73,7 +128,7 @@ def clean_question(question: str | None, what: str = "question") -> str:
     """
     if question is None:
         raise QuestionError("please type a question")
-    text = "".join(" " if ch in "\t\n\r" else ch for ch in str(question))
+    text = "".join(" " if ch in "\t\n\r" else ch for ch in strip_markup(str(question)))
     text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co"))
     text = re.sub(r"\s+", " ", text).strip()
     if len(text) > MAX_QUESTION_CHARS:
