@@ -16,6 +16,7 @@ previous index as it was.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -26,6 +27,14 @@ MANIFEST_FILE = "manifest.json"
 CHUNKS_FILE = "chunks.json"
 #: The FAISS index; llama-index's FaissVectorStore's file name, kept.
 FAISS_FILE = "default__vector_store.json"
+
+
+def _json_text(value, **kwargs) -> str:
+    """JSON of ``value`` that UTF-8 can always encode: a lone surrogate (an
+    undecodable byte of a file name, as Python reads it) is written as its
+    ``\\uXXXX`` escape, which ``json.loads`` reads back (rag.ingest.names)."""
+    return re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}",
+                  json.dumps(value, ensure_ascii=False, **kwargs))
 
 
 def read_manifest(persist_dir: Path) -> dict | None:
@@ -39,7 +48,7 @@ def read_manifest(persist_dir: Path) -> dict | None:
 
 def write_manifest(folder: Path, manifest: dict) -> None:
     """Write ``manifest.json`` (last, by convention: a folder without one is never loaded)."""
-    (Path(folder) / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    (Path(folder) / MANIFEST_FILE).write_text(_json_text(manifest, indent=1), encoding="utf-8")
 
 
 def write_chunk_table(folder: Path, nodes: list) -> None:
@@ -59,7 +68,7 @@ def write_chunk_table(folder: Path, nodes: list) -> None:
     """
     rows = [[n.node_id, n.text, n.metadata, n.excluded_embed_metadata_keys, n.excluded_llm_metadata_keys]
             for n in nodes]
-    (Path(folder) / CHUNKS_FILE).write_text(json.dumps({"nodes": rows}, ensure_ascii=False), encoding="utf-8")
+    (Path(folder) / CHUNKS_FILE).write_text(_json_text({"nodes": rows}), encoding="utf-8")
 
 
 def read_chunk_table(folder: Path) -> list:
