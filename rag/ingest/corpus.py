@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,7 +226,7 @@ def corpus_fingerprint(folder: Path) -> str:
     meta = Path(folder) / METADATA_FILE
     meta_inside = meta.is_file() and meta.resolve().is_relative_to(Path(folder).resolve())
     for p in files + ([meta] if meta_inside else []):
-        h.update(p.name.encode() + b"\0")
+        h.update(os.fsencode(p.name) + b"\0")  # the name's bytes (undecodable ones included)
         try:
             h.update(p.read_bytes())
         except OSError:  # skipped by load_corpus; its name still counts
