@@ -71,10 +71,10 @@ _HTML_TAGS = frozenset(
 _BLOCK_TAGS = frozenset("address article aside blockquote br dd div dl dt figcaption footer form h1 h2 h3 h4 h5 h6 "
                         "header hr li main nav ol p pre section table td th tr ul".split())
 _TAG_NAMES = "|".join(sorted(_HTML_TAGS, key=len, reverse=True))
-_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
-_CODE_ELEMENT = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.S | re.I)
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+_CODE_ELEMENT = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.DOTALL | re.IGNORECASE)
 _QUOTED = re.compile(r"""'([^']*)'|"([^"]*)"|`([^`]*)`""")
-_TAG = re.compile(rf"</?({_TAG_NAMES})(?=[\s/>])[^<>]*>?", re.I)
+_TAG = re.compile(rf"</?({_TAG_NAMES})(?=[\s/>])[^<>]*>?", re.IGNORECASE)
 
 
 def strip_markup(text: str) -> str:
