@@ -35,7 +35,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.answer.answerability import NO_SPAN_SCORE, assess, lexical_signals, missing_entities  # noqa: E402
+from rag.answer.answerability import (NO_SPAN_SCORE, assess, lexical_signals, missing_entities,  # noqa: E402
+                                      unsupported)
 from rag.answer.lexical import fired_penalties, lexical_answerability  # noqa: E402
 from rag.evaluation.gold import load_gold  # noqa: E402
 from rag.evaluation.metrics import answer_correct, char_f1, normalize  # noqa: E402
@@ -44,12 +45,13 @@ from rag.search.knowledge_base import open_knowledge_base  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
 
 
-def collect(golds: list[Path], reader: str, limit: int | None = None, english: str | None = None) -> list[dict]:
+def collect(golds: list[Path], reader: str, limit: int | None = None, english: str | None = None,
+            lang: str | None = None) -> list[dict]:
     """One row of features per dev item."""
     kb = open_knowledge_base(load_settings().index_settings())  # $RAGQA_INDEX_DIR etc. as for ragqa
     qa = QAPipeline(kb, reader=reader)
     rows = []
-    items = [i for gold in golds for i in load_gold(gold) if i.split == "dev"]
+    items = [i for gold in golds for i in load_gold(gold) if i.split == "dev" and (lang is None or i.lang == lang)]
     for item in items[:limit]:
         request = qa.prepare(item.question, item.history)
         a = assess(request, qa.reader, threshold=float("-inf"), vetoes=(), english=english)
@@ -68,7 +70,7 @@ def collect(golds: list[Path], reader: str, limit: int | None = None, english: s
                  for c in a.sentences]
         rows.append({
             "id": item.id, "answerable": item.answerable, "lang": item.lang, "script": request.script,
-            "kind": item.unanswerable_kind, "missing": missing_entities(request),
+            "kind": item.unanswerable_kind, "missing": missing_entities(request), "premise": unsupported(request),
             "reader": a.score if math.isfinite(a.score) else -20.0,
             "focus_ok": a.answerable or not request.focus,
             "lexical": lexical, "penalties": sorted(fired_penalties(ev)),
@@ -143,7 +145,7 @@ ENTITY_VETO = {"on": True}
 
 def override_refuses(r, threshold: float, override: float) -> bool:
     """The shipped rule (rag.answer.answerability.assess) on one row."""
-    if ENTITY_VETO["on"] and r.get("missing"):
+    if ENTITY_VETO["on"] and (r.get("missing") or r.get("premise")):
         return True
     if not r["focus_ok"] or r["reader"] < threshold:
         return True
@@ -197,12 +199,13 @@ def main() -> int:
     parser.add_argument("--reader", default="default")
     parser.add_argument("--max-false", type=float, default=0.05)
     parser.add_argument("--limit", type=int, default=None, help="first N dev items only (quick checks)")
+    parser.add_argument("--lang", default=None, choices=["zh-Hans", "zh-Hant", "en"], help="only the dev items in this language")
     parser.add_argument("--cache", default=None, help="JSON file to write (or read, if present) the per-item features")
     args = parser.parse_args()
     if args.cache and Path(args.cache).is_file():
         rows = json.loads(Path(args.cache).read_text())
     else:
-        rows = collect([Path(g) for g in args.gold], args.reader, args.limit, args.english)
+        rows = collect([Path(g) for g in args.gold], args.reader, args.limit, args.english, args.lang)
         if args.cache:
             Path(args.cache).write_text(json.dumps(rows, ensure_ascii=False))
     an = [r for r in rows if r["answerable"]]
@@ -244,7 +247,7 @@ def main() -> int:
         pairs = override_pairs(rows, args.max_false)
         ok, false = rates(rows, lambda r: override_refuses(r, *pairs[_group(r)]))
         cv_ok, cv_false = cross_validated_override(rows, args.max_false)
-        label = "+ missing-entity veto (shipped form)" if veto else "(without the missing-entity veto)"
+        label = "+ missing-entity and premise vetoes (shipped form)" if veto else "(without those vetoes)"
         print(f"| reader, any penalty unless the reader reaches the override, per-script {label} | "
               f"{pairs['zh'][0]:.3f} / {pairs['en'][0]:.3f} (override {pairs['zh'][1]:.3f} / {pairs['en'][1]:.3f}) | "
               f"{ok:.3f} / {false:.3f} | {cv_ok:.3f} / {cv_false:.3f} |")
@@ -253,10 +256,11 @@ def main() -> int:
             key = (_group(r), "answerable" if r["answerable"] else (r.get("kind") or "unlabelled"))
             by.setdefault(key, []).append(override_refuses(r, *pairs[_group(r)]))
         print("  refused by group and kind: " + ", ".join(f"{g}/{k} {sum(v)}/{len(v)}" for (g, k), v in sorted(by.items())))
-    fired = [r for r in rows if r.get("missing")]
-    print(f"missing-entity veto fires on {sum(not r['answerable'] for r in fired)} unanswerable and "
-          f"{sum(r['answerable'] for r in fired)} answerable dev items: "
-          + "; ".join(f"{r['id']} {'/'.join(r['missing'])}" for r in fired))
+    for key in ("missing", "premise"):
+        fired = [r for r in rows if r.get(key)]
+        print(f"{key} veto fires on {sum(not r['answerable'] for r in fired)} unanswerable and "
+              f"{sum(r['answerable'] for r in fired)} answerable dev items: "
+              + "; ".join(f"{r['id']}{'' if not r['answerable'] else '(A)'} {'/'.join(r[key])}" for r in fired))
     return 0
 
 

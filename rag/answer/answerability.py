@@ -67,6 +67,9 @@ LEXICAL_VETOES: tuple[str, ...] = ("focus", "unseen", "title", "untyped", "keywo
 #: corpus never mentions (rag.answer.entities). Measured on the dev items
 #: (python eval/tune_reader.py --entities): see docs/reader.md.
 MISSING_ENTITY_VETO = True
+#: Refuse a why- or change-of-state question whose predicate the retrieved
+#: passages never state (rag.answer.premise); measured as above.
+PREMISE_VETO = True
 #: How the reader reads an English question (:func:`reader_question`):
 #: "terms", "mixed" or "english", chosen on the dev items by eval/tune_reader.py.
 ENGLISH_READING = "terms"
@@ -221,20 +224,38 @@ def reader_question(request: AnswerRequest, english: str | None = None) -> str:
 
 def missing_entities(request: AnswerRequest) -> list[str]:
     """Names the reader's own words (``request.asked``, else the question)
-    use that the corpus never mentions (rag.answer.entities)."""
+    use that the retrieved passages' articles never mention (rag.answer.entities)."""
     names = getattr(request.kb, "corpus_names", None)
-    return names.missing(request.asked or request.question) if names is not None else []
+    if names is None:
+        return []
+    docs = list(dict.fromkeys(p.doc for p in request.passages))
+    return names.missing(request.asked or request.question, docs)
+
+
+def unsupported(request: AnswerRequest) -> list[str]:
+    """The question's presupposed events that its retrieved passages never
+    state (rag.answer.premise)."""
+    from rag.answer.premise import unsupported_premise
+
+    return unsupported_premise(request.asked or request.question, [p.text for p in request.passages])
 
 
 def refusal_message(script: str, focus: tuple[str, ...] = (), unseen: list[str] | None = None,
-                    missing: list[str] | None = None) -> str:
-    """Why the reader refused, in the reader's script. Terms of the question
-    the articles never use are named first, so that a reader who
-    paraphrased can ask again in the articles' words ("文章沒有出現「耗電量」。").
-    ``missing``: names the articles never mention (the refusal's only reason)."""
-    if missing:
-        en = f"The articles never mention {', '.join(missing)}, so they cannot answer this."
-        zh = f"文章没有提到“{'”“'.join(missing)}”，无法回答这个问题。"
+                    missing: list[str] | None = None, premise: list[str] | None = None) -> str:
+    """Why the reader refused, in the reader's script, naming the kind:
+    a missing entity (``missing``: names the articles never mention), an
+    unsupported premise (``premise``: events the passages never state), a
+    missing term (``unseen``: named first, so that a reader who paraphrased
+    can ask again in the articles' words, "文章沒有出現「耗電量」。"), or no
+    answer found."""
+    if missing or premise:
+        if missing:
+            en = f"The articles never mention {', '.join(missing)}, so they cannot answer this."
+            zh = f"文章没有提到“{'”“'.join(missing)}”，无法回答这个问题。"
+        else:
+            en = (f"The question assumes something the articles do not report ({', '.join(premise)}); "
+                  "they give no such event.")
+            zh = f"问题的前提在文章中找不到：文章没有提到“{'”“'.join(premise)}”这件事。"
         if script == "en":
             return en
         text = to_script(zh, script)
@@ -296,6 +317,7 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
     vetoes = LEXICAL_VETOES if vetoes is None else vetoes
     kb = request.kb
     missing = missing_entities(request) if MISSING_ENTITY_VETO else []
+    premise = unsupported(request) if PREMISE_VETO and not missing else []
     ranked, evidence = lexical_signals(request)
     lexical = {(c.doc, c.span): c.score for c in ranked}
     wins = windows(request)
@@ -339,9 +361,9 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
         if top.answer is not None:
             out.doc, out.span = top.doc, top.answer
             out.span_text = kb.articles[top.doc].repaired.text[top.answer[0]:top.answer[1]]
-    if missing:  # no reader score overrides a name the articles never mention
+    if missing or premise:  # no reader score overrides a name or an event the articles never state
         out.answerable = False
-        out.reason = refusal_message(request.script, missing=missing)
+        out.reason = refusal_message(request.script, missing=missing, premise=premise)
         return out
     if out.answerable and vetoes:
         from rag.answer.lexical import fired_penalties, refusal_reason

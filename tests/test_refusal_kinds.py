@@ -1,0 +1,65 @@
+"""Refusals that name their kind: a missing entity (rag.answer.entities) and
+an unsupported premise (rag.answer.premise), on the real articles and
+index; no reader score overrides them."""
+
+import pytest
+
+from rag.answer.entities import CorpusNames, proper_headwords
+from rag.answer.premise import unsupported_premise
+
+from .conftest import CORPUS
+
+
+@pytest.fixture(scope="module")
+def names():
+    return CorpusNames({p.name: p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt"))})
+
+
+def test_cedict_marks_proper_nouns():
+    proper = proper_headwords()
+    assert {"小米", "浙江", "美国", "深圳"} <= proper
+    assert not {"纳米", "蓝图", "智慧财产"} & proper  # common words the old POS check took for names
+
+
+@pytest.mark.parametrize("question, missing", [
+    ("小米的CyberOne人形机器人全身有多少个自由度？", ["小米", "CyberOne"]),
+    ("浙江省對人形機器人企業有甚麼補貼政策？", ["浙江省"]),
+    ("How much has Hangzhou committed to its humanoid robot fund?", ["Hangzhou"]),
+    ("深圳人工智能基金群的規模有多大？", []),
+    ("Who chaired the AI and robotics symposium held by Huang Kunming in Guangdong?", []),
+    ("香港中華總商會會長主張在河套發展哪幾類與智慧財產有關的行業？", []),  # 智慧财产: a paraphrase, not a name
+])
+def test_missing_names(names, question, missing):
+    assert names.missing(question) == missing
+
+
+def test_an_ocr_variant_of_a_name_is_not_missing(names):
+    """The corpus spells 冼漢迪 as 洗漢迪 (OCR); a reader who writes the name right is not refused."""
+    assert names.mentions("洗漢迪") and names.mentions("冼漢迪")
+    assert not names.mentions("冼漢迪", docs=["no-such-file.txt"])
+
+
+def test_premise():
+    passages = ["湾区人工智能产业创新联盟理事长倪明选为两委会专家颁发聘书。"]
+    assert unsupported_premise("为什么联盟理事长单位改由华为担任？", passages) == ["改由"]
+    assert unsupported_premise("Why was the alliance's launch postponed?", passages) == ["postponed"]
+    assert unsupported_premise("联盟理事长是谁？", passages) == []
+    assert unsupported_premise("为什么倪明选颁发聘书？", passages) == []  # the event is stated
+
+
+def test_pipeline_refuses_a_missing_entity_whatever_the_reader_says(pipeline):
+    """小米 and CyberOne occur nowhere; the reader alone answered 24个 (眾擎's robot)."""
+    ans = pipeline.ask("小米的CyberOne人形机器人全身有多少个自由度？")
+    assert ans.refused and "小米" in ans.refusal_reason
+    ans = pipeline.ask("浙江省對人形機器人企業有甚麼補貼政策？")
+    assert ans.refused and "浙江" in ans.refusal_reason
+
+
+def test_pipeline_refuses_an_unsupported_premise(pipeline):
+    ans = pipeline.ask("灣區人工智能產業創新聯盟為甚麼改由華為擔任理事長單位？")
+    assert ans.refused and "改由" in ans.refusal_reason
+
+
+def test_pipeline_still_answers_with_names_present(pipeline):
+    ans = pipeline.ask("深圳人工智能基金群的規模有多大？")
+    assert not ans.refused and "1000億元" in ans.answer
