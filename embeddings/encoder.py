@@ -8,7 +8,7 @@ modeling_utils imports torch.distributed.tensor, torch._dynamo, the hub
 kernels and, through object-detection losses, scipy) and ``import
 sentence_transformers`` 3.9 s (it adds scikit-learn): more than the whole
 start-up budget of issue 12 (pipeline open <= 3 s; ``python -X importtime``,
-README "Cold start"). The forward pass is small and fixed (Devlin et al.
+docs/speed.md, "Cold start"). The forward pass is small and fixed (Devlin et al.
 2019, BERT; Liu et al. 2019, RoBERTa; Conneau et al. 2020, XLM-R), so it is
 written out here with the parameter names of transformers'
 ``XLMRobertaModel`` / ``XLMRobertaForQuestionAnswering``: their

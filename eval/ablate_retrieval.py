@@ -1,5 +1,5 @@
 """Retrieval ablation: hit@1, hit@5, MRR@10 on a gold file for chunk sizes,
-retrievers and hybrid-fusion settings. Justifies the defaults (README,
+retrievers and hybrid-fusion settings. Justifies the defaults (docs/evaluation.md,
 "Retrieval ablation").
 
     python eval/ablate_retrieval.py [--gold eval/gold.jsonl] [--chunks 200/40,300/60,400/80]

@@ -22,7 +22,7 @@ Prints (milliseconds unless stated):
   arrives (the first answer: it waits for the models still loading);
 * the ten questions with their answers and citations.
 
-Numbers depend on the machine; the README quotes a run on 2 cores.
+Numbers depend on the machine; the docs/speed.md quotes a run on 2 cores.
 """
 
 from __future__ import annotations

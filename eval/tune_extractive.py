@@ -8,7 +8,7 @@ scored in memory, so the whole grid takes seconds. Only the gold file's
 Prints the best weight settings by answer accuracy (answerable items) and
 the refusal trade-off curve (correct refusals on unanswerable items against
 false refusals on answerable ones). The chosen values live in
-rag/answer/lexical.py; the README quotes this script's output.
+rag/answer/lexical.py; the docs/reader.md quotes this script's output.
 """
 
 from __future__ import annotations

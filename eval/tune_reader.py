@@ -20,7 +20,7 @@ The last row is the form that ships (rag.answer.answerability): per script group
 refuse when the reader scores below REFUSAL_THRESHOLD, or when a lexical
 penalty fired and the reader scores below PENALTY_OVERRIDE (a reader sure of
 its span overrides a lexical doubt); both are chosen together on a grid of
-the dev scores. The chosen values live in rag/answer/answerability.py; the README
+the dev scores. The chosen values live in rag/answer/answerability.py; docs/reader.md
 quotes this script's output.
 """
 

@@ -117,7 +117,7 @@ class Answer:
     short_answer: dict | None = None
 
     def to_json(self, with_passages: bool = False) -> dict:
-        """The ``ragqa ask --json`` object (see the README)."""
+        """The ``ragqa ask --json`` object (see docs/api.md)."""
         out = {
             "question": self.question,
             "answer": self.answer,

@@ -85,7 +85,7 @@ def test_only_plain_e5_folders_take_the_fast_path(folder, tmp_path):
 
 
 def test_answering_imports_neither_transformers_nor_sentence_transformers(settings, kb):
-    """What start-up time depends on (README, Speed): opening the pipeline
+    """What start-up time depends on (docs/speed.md): opening the pipeline
     on a built index (``kb`` built it) loads no model (not even torch), and answering one question in a fresh
     process imports neither transformers nor sentence-transformers."""
     code = (

@@ -250,7 +250,7 @@ def test_gold_loader_errors_name_the_file_line_and_field(tmp_path, change, field
     assert isinstance(info.value, ValueError)  # rag/cli.py reports ValueErrors as a one-line error
 
 
-#: Quality gate, set from measurement (README, Evaluation): the app's figures
+#: Quality gate, set from measurement (docs/evaluation.md): the app's figures
 #: on the `dev` items of eval/gold.jsonl minus a small margin, so a regression
 #: fails CI. Each gate holds on the items it was measured on.
 #: GATE: q001-q198, measured with the reader (version 0.5): hit@5 0.979,
@@ -269,7 +269,7 @@ GATE = {
 GATE_MAX = {"false_refusal": 0.036}
 #: GATE_CALIBRATION: the calibration batch q291-q360 (70 dev items written in
 #: version 0.7 by an annotator who never ran the system), measured once with the
-#: system as it was before anything was tuned on them (README, Evaluation):
+#: system as it was before anything was tuned on them (docs/evaluation.md):
 #: hit@5 0.971 (34 of 35), answer accuracy 0.829 (29 of 35), citation
 #: precision 0.970, short-answer F1 0.635, correct refusals 0.543 (19 of 35),
 #: false refusals 0.057 (2 of 35). One more miss on each count still passes.

@@ -132,7 +132,7 @@ def test_both_dtypes_read_the_same_span_and_bad_dtypes_are_refused():
 
 def test_train_reader_runs_on_a_tiny_slice(tmp_path, capsys):
     """`ragqa train-reader` end to end on 12 questions, 2 steps (the shipped
-    reader took 1100 steps: README, The reader)."""
+    reader took 1100 steps: docs/reader.md)."""
     from rag.cli import main
 
     out = tmp_path / "run"

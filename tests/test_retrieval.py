@@ -42,7 +42,7 @@ def test_hybrid_fusion_beats_either_retriever_alone_on_the_gold_set(kb, pipeline
     # gate: held-out items are measured and reported, never gated on). On the
     # held-out batches hybrid ties BM25 on hit@5 (1.000) but trails it on
     # MRR@10: batch 6 0.869 vs 0.946, batch 7 0.812 vs 0.856 (version 0.6,
-    # README "Retrieval"): a finding for the next retrieval change.
+    # docs/evaluation.md, "Retrieval"): a finding for the next retrieval change.
     items = [i for i in load_gold(GOLD) if i.answerable and i.split == "dev"]
     questions = [pipeline.standalone(i.question, i.history) for i in items]
     scores = {}
@@ -131,7 +131,7 @@ def test_a_follow_up_is_not_refused_for_words_of_the_earlier_turn(pipeline):
     # Not here any more: "河套深港科技創新合作區深圳園區發展署的署長是誰？" (the articles name only the
     # 副署長). The title check still fires, but the reader is sure of 余傑 (score 11.8 >= 10.4,
     # rag.answer.answerability.PENALTY_OVERRIDE) and overrides it: the price of the override, which on the
-    # dev items cut false refusals from 0.093 to 0.029 (README, The reader).
+    # dev items cut false refusals from 0.093 to 0.029 (docs/reader.md).
 )
 def test_questions_the_articles_do_not_answer_are_refused(pipeline, question):
     ans = pipeline.ask(question)

@@ -45,7 +45,7 @@ WEIGHTS = Weights()
 COSINE_FLOOR = {"zh-Hans": 0.90, "zh-Hant": 0.90, "en": 0.80}
 #: From eval/tune_extractive.py: the most correct refusals with at most 5%
 #: false refusals on the dev items of eval/gold.jsonl (198 items: 0.672 and
-#: 0.050, re-checked in version 0.4; held-out items fare worse, README, Evaluation).
+#: 0.050, re-checked in version 0.4; held-out items fare worse, docs/evaluation.md).
 COVERAGE_WEIGHT = 0.25
 COSINE_SCALE = 2.0
 UNSEEN_PENALTY = 0.25

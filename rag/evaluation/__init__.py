@@ -1,6 +1,6 @@
 """Answer-quality evaluation: gold questions in, retrieval / answer / citation
 / refusal / latency metrics out, overall and per type, language, script,
-turns and split (README, Evaluation).
+turns and split (docs/evaluation.md).
 
 * :mod:`.gold` — the gold file's schema (pydantic ``GoldItem``) and ``load_gold``.
 * :mod:`.metrics` — pure metrics: normalization, relevance, hit@k, MRR, nDCG,

@@ -1,7 +1,7 @@
 """The gold file: its schema (:class:`GoldItem`, a pydantic model) and its
 loader (:func:`load_gold`).
 
-One JSON object a line (README, Evaluation, Gold file)::
+One JSON object a line (docs/evaluation.md, "Gold file")::
 
     {"id": "q001", "question": "...", "lang": "zh-Hant|zh-Hans|en", "answer": "...",
      "answer_aliases": ["..."], "doc": "FILE.txt" or ["A.txt", "B.txt"],
@@ -46,7 +46,7 @@ class GoldFileError(ValueError):
 
 
 class GoldItem(BaseModel):
-    """One gold question (schema in the README). ``docs`` is read from the
+    """One gold question (schema in docs/evaluation.md). ``docs`` is read from the
     file's ``doc`` key (a file name or a list of them; empty names dropped)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)

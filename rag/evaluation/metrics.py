@@ -1,6 +1,6 @@
 """Pure, deterministic eval metrics (no model, no I/O).
 
-Definitions (see README, Evaluation):
+Definitions (see docs/evaluation.md):
 
 * A passage is **relevant** to an item when, after :func:`normalize`
   (Simplified, no whitespace or punctuation, lower-case), it contains one of

@@ -102,7 +102,7 @@ def _node_from_row(nid: str, fields: dict) -> TextNode:
 
 
 RETRIEVERS = {"dense": dense_retriever, "bm25": bm25_retriever, "hybrid": hybrid_retriever}
-#: The app's retriever (chosen by ``ragqa eval --compare``; see README).
+#: The app's retriever (chosen by ``ragqa eval --compare``; see docs/evaluation.md).
 DEFAULT_RETRIEVER = "hybrid"
 
 

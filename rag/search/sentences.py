@@ -10,7 +10,7 @@ is embedded when a retrieved passage first contains it (about 19 sentences,
 in memory. Measured alternative, not taken: pooling each sentence's vector
 from its chunk's token states ("late chunking", Günther et al. 2024,
 arXiv:2409.04701) costs no extra forward pass, but moved 3 of 133 refusals
-and 1 of 227 answers on eval/gold.jsonl (README, Indexing).
+and 1 of 227 answers on eval/gold.jsonl (docs/indexing.md).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ jieba tokens (Simplified, lower-cased, search mode), each made of word
 characters only and joined by spaces, so that Milvus Lite's ``standard``
 analyzer (regex ``\\w+``) and a server's ``whitespace`` tokenizer both read
 back exactly those tokens. Measured on eval/gold.jsonl (227 answerable
-items, retrieval to depth 10; README, Milvus): BM25 alone hit@5 0.969 /
+items, retrieval to depth 10; docs/index-engines.md): BM25 alone hit@5 0.969 /
 MRR@10 0.893 with these tokens, identical to the in-process bm25s index,
 against 0.925 / 0.834 with Milvus's own ``jieba`` analyzer over the text.
 
