@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import sys
 
-from rag.serve.chat import (BACKEND_LABELS, EXAMPLES, LAUNCH_ASSETS, PLACEHOLDER, QUEUE_SETTINGS, STORAGE_KEY, TITLE,
-                            ServeError, build_app)
+from rag.serve.chat import (BACKEND_LABELS, BACKEND_STORAGE_KEY, EXAMPLES, LAUNCH_ASSETS, PLACEHOLDER, QUEUE_SETTINGS,
+                            STORAGE_KEY, TITLE, ServeError, build_app)
 from rag.serve.launch import STARTING_TITLE, StartupStatus, serve, startup_app
 
-__all__ = ["BACKEND_LABELS", "EXAMPLES", "LAUNCH_ASSETS", "PLACEHOLDER", "QUEUE_SETTINGS", "STARTING_TITLE",
-           "STORAGE_KEY", "TITLE", "ServeError", "StartupStatus", "build_app", "main", "serve", "startup_app"]
+__all__ = ["BACKEND_LABELS", "BACKEND_STORAGE_KEY", "EXAMPLES", "LAUNCH_ASSETS", "PLACEHOLDER", "QUEUE_SETTINGS",
+           "STARTING_TITLE", "STORAGE_KEY", "TITLE", "ServeError", "StartupStatus", "build_app", "main", "serve",
+           "startup_app"]
 
 
 def main(argv: list[str] | None = None) -> int:

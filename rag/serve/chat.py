@@ -1,38 +1,48 @@
 """The Gradio chat app for cited question answering over the Chinese news articles.
 
-Layout (desktop: two columns; phone: one, in this order):
+Layout (desktop: two columns and a sidebar; phone: one column, in this
+order, the sidebar behind its toggle). docs/chat.md describes each feature
+for readers.
 
+* **The sidebar.** The conversations this browser keeps (newest first;
+  pick one to switch to it) and "Delete this conversation".
 * **The chat.** Each answer carries ``[n]`` links and, directly under it in
   the same bubble, a collapsible *Sources* block (a Chatbot message with a
   ``metadata`` title): one card per passage with the article's title,
   newspaper and date, the passage in its original script with the cited spans
   highlighted, and a closed "details" line with the file name and offsets.
   Clicking ``[n]`` scrolls to its highlighted span. Thumbs up/down rate an
-  answer (rag.serve.feedback); the copy button copies the answer with its sources
-  as plain text.
-* **Controls.** The question box (its placeholder gives the character
-  limit), Ask, and Stop while an answer streams; example questions that are
-  asked on click; the answer backend in plain words (backends that are not
-  set up are disabled, with the reason on hover); "New conversation" (the
-  chat's trash icon does the same): messages, sources and follow-up memory
-  all go; "Export conversation" downloads Markdown with every answer's
-  sources.
+  answer (rag.serve.feedback) and stay as saved; the copy button copies the
+  answer with its sources as plain text; the retry button under the last
+  answer asks again, the edit button on the last question changes it. The
+  chat scrolls to each new question and answer; "Jump to latest" appears
+  when the reader has scrolled up.
+* **Controls.** The question box (a live character counter under it, the
+  reason under it when a question cannot be asked), Ask, and Stop while an
+  answer is written (with a waiting line: "Loading the model… 4 s",
+  "Searching the articles…", "Writing the answer… 3 s"); example questions
+  that are asked on click; the answer backend in plain words (backends that
+  are not set up are disabled, with the reason on hover; the choice is
+  remembered); "New conversation"; "Export conversation" downloads
+  Markdown with every answer's sources; a dark-mode switch (remembered).
 * **The article shelf.** Every indexed article (title, newspaper, date,
   script, length); picking one opens its original text with the spans cited
-  in the conversation highlighted.
+  in the conversation highlighted; after an answer the reader scrolls to
+  its cited span and flashes it.
 
-The conversation is a list of *turns* (rag.serve.render) kept per session
-(gr.State) and in the browser (gr.BrowserState), so a reload restores it.
-The HTML is rendered by rag.serve.render, the backends are pooled by
-rag.serve.backend_pool. The pipeline (index, embedder, retriever) is opened once,
-at start-up; every request reuses it. Bad input and failures never show a
-traceback: the bot replies with one line saying what went wrong. A
-generative backend that is unavailable falls back to the extractive one,
-with a visible notice.
+The conversations are lists of *turns* (rag.serve.render, rag.serve.conversation)
+kept per session (gr.State) and in the browser (gr.BrowserState, encrypted
+with a key kept in the cache root so a server restart keeps them). The
+answering handlers are rag.serve.answering's, the HTML rag.serve.render's,
+the backends are pooled by rag.serve.backend_pool. The pipeline (index,
+embedder, retriever) is opened once, at start-up; every request reuses it.
+Bad input and failures never show a traceback. A generative backend that
+is unavailable falls back to the extractive one, with a visible notice.
 
 The page's own script and style are ``rag/serve/static/chat.js`` and
-``chat.css`` (:data:`LAUNCH_ASSETS`). :func:`rag.serve.launch.serve` opens the
-pipeline and launches this app; ``python ui.py`` and ``ragqa ui`` run it.
+``chat.css`` (:data:`LAUNCH_ASSETS`): what Gradio 6.31 lacks (each part of
+the script says what). :func:`rag.serve.launch.serve` opens the pipeline and
+launches this app; ``python ui.py`` and ``ragqa ui`` run it.
 """
 
 from __future__ import annotations
@@ -45,34 +55,42 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import logging
 import tempfile
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import gradio as gr
 
-from rag.answer.backends import DEFAULT_BACKEND, BackendError, describe_backends
-from rag.ingest.corpus import CorpusError
-from rag.pipeline import FALLBACK_BACKEND, QAPipeline
-from rag.schema import Answer
-from rag.search.milvus import StoreError
-from rag.serve.backend_pool import BackendPool, unavailable_notice
-from rag.serve.conversation import STOPPED, new_turn, until_stopped, valid_turns
+from rag.answer.backends import DEFAULT_BACKEND, describe_backends
+from rag.pipeline import QAPipeline
+from rag.serve.answering import ChatAnswers, chat_view, hint_update, notice_update, plain_reason
+from rag.serve.backend_pool import BackendPool
+from rag.serve.conversation import (
+    browser_secret,
+    conversation_choices,
+    current_turns,
+    delete_conversation,
+    new_book,
+    save_turns,
+    start_conversation,
+    switch_conversation,
+    valid_book,
+)
 from rag.serve.feedback import append_feedback, feedback_path, feedback_record
 from rag.serve.render import (
     NOTICE_CSS,
     READER_PLACEHOLDER,
     SHELF_HEADERS,
-    chat_messages,
     cited_spans,
     conversation_markdown,
     escape_html,
     follow_up_memory,
     render_article,
-    render_notice,
     shelf_rows,
+    turn_of_message,
 )
-from rag.text import MAX_QUESTION_CHARS, QuestionError
+from rag.text import MAX_QUESTION_CHARS
+
+__all__ = ["BACKEND_LABELS", "BACKEND_STORAGE_KEY", "EXAMPLES", "LAUNCH_ASSETS", "PLACEHOLDER", "QUEUE_SETTINGS",
+           "STORAGE_KEY", "TITLE", "ServeError", "backend_choices", "build_app", "plain_reason"]
 
 log = logging.getLogger(__name__)
 
@@ -108,9 +126,13 @@ BACKEND_LABELS = {
 #: answer at a time (rag.answer.backends.generative), bounded by its deadline.
 QUEUE_SETTINGS = {"default_concurrency_limit": 4}
 
-#: Where the browser keeps the conversation (localStorage key of gr.BrowserState).
-STORAGE_KEY = "ragqa-conversation"
+#: Where the browser keeps the conversations and the picked backend
+#: (localStorage keys of gr.BrowserState).
+STORAGE_KEY = "ragqa-conversations"
+BACKEND_STORAGE_KEY = "ragqa-backend"
 
+#: The file in the cache root holding the key that encrypts them (rag.serve.conversation.browser_secret).
+SECRET_FILE = "ui-browser-key"
 
 #: The page's script and style, real files beside this module.
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -119,6 +141,7 @@ PAGE_JS = "<script>\n" + (STATIC_DIR / "chat.js").read_text(encoding="utf-8") + 
 
 #: What ``launch`` needs besides the Blocks (css, head); ``serve`` passes it.
 LAUNCH_ASSETS = {"css": PAGE_CSS, "head": PAGE_JS}
+
 
 def _quiet_choice_check(radio: gr.Radio):
     """``radio.preprocess``, except that a value outside the choices (an API
@@ -137,20 +160,6 @@ def _quiet_choice_check(radio: gr.Radio):
                            print_exception=False) from None
 
     return preprocess
-
-
-def plain_reason(exc: BaseException) -> str:
-    """The first line of an exception's message for a reader, without its
-    class name (issue 14: no exception class names in the UI); "an internal
-    error" when the message is empty."""
-    return next((line.strip() for line in str(exc).splitlines() if line.strip()), "an internal error")
-
-
-def notice_update(notice_html: str) -> dict:
-    """An update for the notice component: ``notice_html`` shown, or, when
-    it is empty, the component hidden so it takes no space in the layout
-    (``visible="hidden"`` keeps it in the page, invisible)."""
-    return gr.update(value=notice_html, visible=True if notice_html else "hidden")
 
 
 def backend_choices(options: dict[str, dict], extra: tuple[str, ...] = ()) -> tuple[list[tuple[str, str]], dict[str, str]]:
@@ -173,22 +182,31 @@ def backend_choices(options: dict[str, dict], extra: tuple[str, ...] = ()) -> tu
     return choices, reasons
 
 
+def _counter_html() -> str:
+    """The character counter under the question box; chat.js keeps it live."""
+    return (f'<div class="rq-count" data-limit="{MAX_QUESTION_CHARS}" aria-live="off">'
+            f"0 / {MAX_QUESTION_CHARS:,} characters</div>")
+
+
 # -- the app ------------------------------------------------------------------
 
 
 def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_options: dict[str, dict] | None = None,
-              feedback_file: str | Path | None = None) -> gr.Blocks:
+              feedback_file: str | Path | None = None, secret: str | None = None) -> gr.Blocks:
     """Build the chat UI around an opened pipeline.
 
     Args:
         pipeline: an opened :class:`QAPipeline`; shared by all sessions.
         default_backend: the backend the picker starts on (default: the
-            pipeline's). If it cannot start, the first answer falls back to
-            the extractive backend with a notice.
+            pipeline's; a reader's remembered choice replaces it). If it
+            cannot start, the first answer falls back to the extractive
+            backend with a notice.
         backend_options: per backend name, the options to build it with
             (e.g. ``{"openai": {"base_url": ...}}``).
         feedback_file: where thumbs up/down are appended (default:
             ``<cache root>/feedback.jsonl``, see rag.serve.feedback).
+        secret: the key that encrypts what browsers keep (default: read
+            from, or made in, ``<cache root>/ui-browser-key``).
 
     Returns:
         The (not yet launched) ``gr.Blocks``; its ``ragqa_pipeline``
@@ -201,11 +219,14 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
     default_backend = default_backend or current
     choices, reasons = backend_choices(backend_options or {}, extra=(current, default_backend))
     label_of = {name: label for label, name in choices}
+    usable = {name for label, name in choices if label not in reasons}
     kb = pipeline.kb
     articles = [kb.articles[d] for d in sorted(kb.articles)]
     docs = [a.doc for a in articles]
     settings = getattr(kb, "settings", None)
-    feedback_file = Path(feedback_file) if feedback_file else feedback_path(getattr(settings, "cache_dir", None))
+    cache_dir = getattr(settings, "cache_dir", None)
+    feedback_file = Path(feedback_file) if feedback_file else feedback_path(cache_dir)
+    secret = secret or browser_secret(feedback_path(cache_dir).parent / SECRET_FILE)
     export_dir = Path(tempfile.mkdtemp(prefix="ragqa-export-"))
 
     def reader_view(doc: str | None, turns: list[dict]) -> str:
@@ -213,111 +234,40 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
             return READER_PLACEHOLDER
         return render_article(kb.articles[doc], cited_spans(turns).get(doc, []))
 
-    def pick_backend(name: str) -> Iterator[tuple]:
-        """Build the picked backend now, so a failure shows at once; a model
-        that loads shows "Loading…" meanwhile."""
-        if not pipelines.loaded(name):
-            yield (notice_update(render_notice(f"Loading model: {label_of.get(name, name)}… (answers wait until it is ready)")),
-                   gr.update(value="Loading model…", interactive=False))
-        try:
-            pipelines.get(name)
-        except (BackendError, ValueError) as exc:
-            yield notice_update(render_notice(unavailable_notice(name, exc))), gr.update(value="Ask", interactive=True)
-            return
-        except Exception as exc:  # noqa: BLE001 - a notice, not an error page
-            log.exception("backend %s failed to start", name)
-            yield (notice_update(render_notice(unavailable_notice(name, plain_reason(exc)))),
-                   gr.update(value="Ask", interactive=True))
-            return
-        yield notice_update(""), gr.update(value="Ask", interactive=True)
+    answers = ChatAnswers(pipelines, reader_view, label_of)
 
-    stop_signals: dict[str, threading.Event] = {}  # per browser session: its Stop button
+    def latest_doc(turns: list[dict]) -> str | None:
+        return next((c["doc"] for t in reversed(turns) if t.get("kind") == "answer"
+                     for c in t["answer"].get("citations") or []), None)
 
-    def respond(message: str, chat: list, turns: list[dict], backend_name: str, doc: str | None,
-                request: gr.Request = None) -> Iterator[tuple]:
-        """Answer one message, streaming; yields (textbox, chat, turns,
-        notice, reader, open article, Ask, Stop). Every failure ends as one
-        bot line; the Stop button ends it as a "Stopped" line. ``chat`` (the
-        Chatbot's value) is not read: the chat is drawn from ``turns``; it
-        keeps the ``answer`` endpoint's signature (message, chat, backend)
-        for API clients."""
-        stop = threading.Event()
-        stop_signals[getattr(request, "session_hash", None) or ""] = stop
-        turns = list(turns or [])
-        history = follow_up_memory(turns)
-        loading = not pipelines.loaded(backend_name or "")
-        turn = new_turn(message, "Loading the model… (first use)" if loading else "Searching the articles…")
-        turns.append(turn)
-        busy = (gr.update(visible=False), gr.update(visible=True))
-        yield ("", chat_messages(turns)[0], turns, notice_update(""), gr.skip(), gr.skip(), *busy)
+    def show(book: dict, doc: str | None) -> tuple:
+        """The book's current conversation on the page (the ``shown``
+        outputs): its messages, the reader on its latest cited article (or
+        still on ``doc``) with its spans highlighted, the list."""
+        turns = current_turns(book)
+        doc = latest_doc(turns) or doc
+        return (chat_view(turns), turns, reader_view(doc, turns), doc, notice_update(""), hint_update(""), book,
+                gr.update(choices=conversation_choices(book), value=book["current"]))
 
-        notices: list[str] = []
-        streamed = ""
-        answer: Answer | None = None
-        try:
-            try:
-                qa = pipelines.get(backend_name)
-            except (BackendError, ValueError) as exc:
-                if backend_name == FALLBACK_BACKEND:
-                    raise
-                notices.append(unavailable_notice(backend_name, exc))
-                qa = pipelines.get(FALLBACK_BACKEND)
-            for attempt in range(2):
-                try:
-                    for item in until_stopped(qa.ask_stream(message or "", history=history), stop):
-                        if isinstance(item, Answer):
-                            answer = item
-                        elif item:
-                            streamed += str(item)
-                            yield (gr.skip(), chat_messages(turns, streaming=streamed)[0], gr.skip(), gr.skip(),
-                                   gr.skip(), gr.skip(), gr.skip(), gr.skip())
-                    break
-                except BackendError as exc:
-                    name = qa.backend.name or backend_name
-                    if attempt or name == FALLBACK_BACKEND:
-                        raise
-                    notices.append(unavailable_notice(name, exc))
-                    streamed = ""  # drop the half-streamed answer
-                    qa = pipelines.get(FALLBACK_BACKEND)
-            if answer is None and not stop.is_set():
-                raise RuntimeError("the pipeline returned no answer")
-        except QuestionError as exc:
-            turn.update(kind="error", reply=f"⚠ {exc}")
-        except (CorpusError, BackendError, StoreError) as exc:
-            turn.update(kind="error", reply=f"⚠ Sorry, no answer: {exc}", memory=True)
-        except Exception as exc:  # noqa: BLE001 - one line in the chat, never a traceback
-            log.exception("answering %r failed", message)
-            turn.update(kind="error", reply=f"⚠ Sorry, something went wrong while answering: {plain_reason(exc)} "
-                                            "(the server log has the details).", memory=True)
-        else:
-            if answer is None:  # stopped
-                turn.update(kind="stopped", reply=STOPPED)
-                notices.clear()
-            else:
-                turn.update(kind="answer", answer=answer.to_json(), notice=" ".join(notices), memory=True, reply="")
-                if answer.citations:
-                    doc = answer.citations[0].doc  # the reader view opens the first cited article
-        idle = (gr.update(visible=True), gr.update(visible=False))
-        yield ("", chat_messages(turns)[0], turns, notice_update(render_notice(*notices, answer.notice if answer else "")),
-               reader_view(doc, turns), doc, *idle)
+    def new_conversation(book: dict | None, turns: list[dict], doc: str | None) -> tuple:
+        """Start an empty conversation (the current one stays in the list);
+        the question box is emptied."""
+        return (*show(start_conversation(save_turns(book or new_book(), turns or [])), doc), "")
 
-    def stop_answer(request: gr.Request = None) -> None:
-        """Stop button: the answer being streamed in this browser session ends
-        as a "Stopped" line at once (see :func:`until_stopped`)."""
-        signal = stop_signals.get(getattr(request, "session_hash", None) or "")
-        if signal is not None:
-            signal.set()
+    def delete_current(book: dict | None, turns: list[dict], doc: str | None) -> tuple:
+        """The trash icon and "Delete this conversation": it goes from the
+        list and the browser; the next one (or an empty one) is shown."""
+        return show(delete_conversation(save_turns(book or new_book(), turns or [])), doc)
 
-    def new_conversation(doc: str | None) -> tuple:
-        """Messages, sources, follow-up memory and highlights all go."""
-        return [], [], notice_update(""), reader_view(doc, []), ""
+    def switch(book: dict | None, turns: list[dict], doc: str | None, conversation_id: str) -> tuple:
+        """Picking a conversation in the list shows it."""
+        return show(switch_conversation(save_turns(book or new_book(), turns or []), conversation_id), doc)
 
     def on_like(turns: list[dict], data: gr.LikeData) -> list[dict]:
         """Thumbs up/down: append the rating to the feedback file."""
         turns = list(turns or [])
-        _, index = chat_messages(turns)
         position = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
-        i = index.get(position)
+        i = turn_of_message(turns, position)
         if i is None:
             return turns
         rating = "up" if data.liked is True else "down" if data.liked is False else None
@@ -332,26 +282,29 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
             gr.Info("Thank you: your rating was saved.", duration=3)
         return turns
 
-    def persist(turns: list[dict], request: gr.Request) -> tuple:
-        """Keep the conversation in the browser and refresh the export file."""
-        turns = [t for t in (turns or []) if t.get("kind") != "pending"]
+    def persist(turns: list[dict], book: dict | None, request: gr.Request) -> tuple:
+        """Keep the conversations in the browser, refresh the list and the
+        export file."""
+        book = save_turns(book or new_book(), turns or [])
+        listed = gr.update(choices=conversation_choices(book), value=book["current"])
+        turns = current_turns(book)
         if not turns:
-            return {"turns": []}, gr.update(value=None, interactive=False)
+            return book, book, listed, gr.update(value=None, interactive=False)
         folder = export_dir / (getattr(request, "session_hash", None) or "session")
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "ragqa-conversation.md"
         path.write_text(conversation_markdown(turns, title=TITLE), encoding="utf-8")
-        return {"turns": turns}, gr.update(value=str(path), interactive=True)
+        return book, book, listed, gr.update(value=str(path), interactive=True)
 
-    def restore(stored, current: list[dict]) -> tuple:
-        """On page load: the conversation the browser kept (unless a
-        question was asked before the page finished loading)."""
-        if current:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        turns = valid_turns(stored)
-        doc = next((c["doc"] for t in reversed(turns) if t.get("kind") == "answer"
-                    for c in t["answer"].get("citations") or []), None)
-        return chat_messages(turns)[0], turns, reader_view(doc, turns), doc
+    def restore(stored, stored_backend, turns: list[dict], picked: str) -> tuple:
+        """On page load: the conversations the browser kept (unless a
+        question was asked before the page finished loading) and the
+        backend it picked last (when this app offers it and it can run)."""
+        backend_update = (gr.update(value=stored_backend) if stored_backend in usable and stored_backend != picked
+                          else gr.skip())
+        if turns:
+            return (*[gr.skip()] * 8, backend_update)
+        return (*show(valid_book(stored), None), backend_update)
 
     def open_article(turns: list[dict], evt: gr.SelectData) -> tuple:
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
@@ -364,22 +317,37 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
              "click a **[n]** to see the passage it comes from; the Sources block under each answer lists them all.")
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
-        gr.Markdown(intro, elem_id="intro")
         turns_state = gr.State([])
         doc_state = gr.State(None)
-        stored = gr.BrowserState({"turns": []}, storage_key=STORAGE_KEY)
+        book_state = gr.State(None)
+        stored = gr.BrowserState(None, storage_key=STORAGE_KEY, secret=secret)
+        stored_backend = gr.BrowserState(None, storage_key=BACKEND_STORAGE_KEY, secret=secret)
+        with gr.Sidebar(label="Conversations", open=True, elem_id="sidebar", width=280):
+            gr.Markdown("### Conversations\nKept in this browser only. Pick one to go back to it.",
+                        elem_id="conversations-head")
+            conversations = gr.Radio(choices=[], value=None, show_label=False, label="Conversations",
+                                     elem_id="conversations", interactive=True)
+            delete_btn = gr.Button("Delete this conversation", variant="secondary", size="sm",
+                                   elem_id="delete-conversation")
+        with gr.Row(equal_height=False, elem_id="header"):
+            gr.Markdown(intro, elem_id="intro")
+            theme_btn = gr.Button("☾ Dark mode", variant="secondary", size="sm", scale=0, min_width=130,
+                                  elem_id="theme-toggle")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=340, elem_id="chat-col"):
                 chatbot = gr.Chatbot(
                     label="Chat",
+                    show_label=False,
                     elem_id="chat",
                     height=None,
                     min_height=260,
                     max_height="68vh",
+                    autoscroll=False,  # chat.js scrolls to each new question instead (see there)
                     render_markdown=False,
                     sanitize_html=True,
                     feedback_options=("Like", "Dislike"),
                     buttons=["copy", "copy_all"],
+                    editable="user",
                     group_consecutive_messages=True,
                     placeholder="Answers appear here, each with its sources. Ask a question below, or click an example.",
                 )
@@ -389,6 +357,7 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
                     box = gr.Textbox(
                         placeholder=PLACEHOLDER,
                         show_label=False,
+                        label="Question",
                         container=False,
                         lines=1,
                         max_lines=4,
@@ -398,8 +367,16 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
                     )
                     send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
                     stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, elem_id="stop", visible=False)
-                examples = gr.Examples(examples=[[q] for q in EXAMPLES], inputs=[box],
-                                       label="Example questions (click one to ask it)", elem_id="examples")
+                hint = gr.HTML("", elem_id="question-hint", visible="hidden", padding=False)
+                gr.HTML(_counter_html(), elem_id="question-count", padding=False)
+                # Buttons, not gr.Examples: Gradio 6.31 cuts an example (and an example label) to 60
+                # characters and "...", so the English example was never shown whole.
+                with gr.Column(elem_id="examples"):
+                    gr.HTML('<div class="rq-examples-label">Example questions (click one to ask it)</div>',
+                            padding=False)
+                    with gr.Row(elem_id="example-buttons"):
+                        example_buttons = [gr.Button(q, size="sm", variant="secondary", scale=0, min_width=0,
+                                                     elem_classes=["rq-example"]) for q in EXAMPLES]
                 backend = gr.Radio(choices=choices, value=default_backend, label="How to answer", elem_id="backend",
                                    interactive=True)
                 backend.preprocess = _quiet_choice_check(backend)
@@ -422,38 +399,45 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
                 )
                 reader = gr.HTML(READER_PLACEHOLDER, elem_id="reader", max_height=560, padding=False)
 
-        answer_outputs = [box, chatbot, turns_state, notice, reader, doc_state, send, stop]
-        asked = gr.on(
-            triggers=[box.submit, send.click],
-            fn=respond,
-            inputs=[box, chatbot, turns_state, backend, doc_state],
-            outputs=answer_outputs,
-            show_progress="minimal",
-            api_name="answer",
-        )
-        asked.then(persist, inputs=[turns_state], outputs=[stored, export], queue=False, api_visibility="private")
-        # gr.Examples(run_on_click=True) would call the function with the example's value only;
-        # the answer also needs the conversation and the backend, so the click chains the same answer step.
-        example_asked = examples.load_input_event.then(respond, inputs=[box, chatbot, turns_state, backend, doc_state],
-                                                       outputs=answer_outputs, show_progress="minimal",
-                                                       api_visibility="private")
-        example_asked.then(persist, inputs=[turns_state], outputs=[stored, export], queue=False, api_visibility="private")
-        # Stop is a signal the answer loop watches, not `cancels=[asked, example_asked]`: Gradio 6.31
+        # The order of rag.serve.answering.OUTPUTS.
+        answer_outputs = [box, hint, chatbot, turns_state, notice, reader, doc_state, send, stop, conversations,
+                          delete_btn, new_btn]
+        shown = [chatbot, turns_state, reader, doc_state, notice, hint, book_state, conversations]
+        private = {"api_visibility": "private"}
+
+        def then_persist(event) -> None:
+            event.then(persist, inputs=[turns_state, book_state], outputs=[stored, book_state, conversations, export],
+                       queue=False, **private)
+
+        asked = gr.on(triggers=[box.submit, send.click], fn=answers.respond,
+                      inputs=[box, chatbot, turns_state, backend, doc_state], outputs=answer_outputs,
+                      show_progress="minimal", api_name="answer")
+        then_persist(asked)
+        for example in example_buttons:  # the button's text is the question
+            then_persist(example.click(answers.respond, inputs=[example, chatbot, turns_state, backend, doc_state],
+                                       outputs=answer_outputs, show_progress="minimal", **private))
+        then_persist(chatbot.retry(answers.regenerate, inputs=[chatbot, turns_state, backend, doc_state],
+                                   outputs=answer_outputs, show_progress="minimal", **private))
+        then_persist(chatbot.edit(answers.edit, inputs=[chatbot, turns_state, backend, doc_state],
+                                  outputs=answer_outputs, show_progress="minimal", **private))
+        # Stop is a signal the answer loop watches, not `cancels=[asked, ...]`: Gradio 6.31
         # marks the chat "Error" when a streaming event is cancelled at some moments (reproduced here).
-        stop.click(stop_answer, queue=False, api_visibility="private")
-        for clear_event in (new_btn.click, chatbot.clear):
-            clear_event(new_conversation, inputs=[doc_state], outputs=[chatbot, turns_state, notice, reader, box], queue=False,
-                        api_visibility="private").then(
-                persist, inputs=[turns_state], outputs=[stored, export], queue=False, api_visibility="private")
-        chatbot.like(on_like, inputs=[turns_state], outputs=[turns_state], api_visibility="private").then(
-            persist, inputs=[turns_state], outputs=[stored, export], queue=False, api_visibility="private")
-        backend.change(pick_backend, inputs=[backend], outputs=[notice, send], show_progress="hidden",
-                       api_visibility="private")
-        shelf.select(open_article, inputs=[turns_state], outputs=[reader, doc_state], api_visibility="private")
-        app.load(restore, inputs=[stored, turns_state], outputs=[chatbot, turns_state, reader, doc_state], api_visibility="private").then(
-            persist, inputs=[turns_state], outputs=[stored, export], queue=False, api_visibility="private")
+        stop.click(answers.stop, queue=False, **private)
+        then_persist(new_btn.click(new_conversation, inputs=[book_state, turns_state, doc_state], outputs=[*shown, box],
+                                   queue=False, **private))
+        for deleted in (delete_btn.click, chatbot.clear):
+            then_persist(deleted(delete_current, inputs=[book_state, turns_state, doc_state], outputs=shown, queue=False,
+                                 **private))
+        then_persist(conversations.input(switch, inputs=[book_state, turns_state, doc_state, conversations],
+                                         outputs=shown, queue=False, **private))
+        then_persist(chatbot.like(on_like, inputs=[turns_state], outputs=[turns_state], **private))
+        backend.change(answers.pick_backend, inputs=[backend], outputs=[notice, send], show_progress="hidden", **private)
+        backend.change(lambda name: name, inputs=[backend], outputs=[stored_backend], queue=False, **private)
+        # Dark mode is the `dark` class of the page's body; Gradio switches it only from ?__theme=dark (chat.js).
+        theme_btn.click(None, js="() => { window.ragqaToggleTheme && window.ragqaToggleTheme(); }", **private)
+        shelf.select(open_article, inputs=[turns_state], outputs=[reader, doc_state], **private)
+        then_persist(app.load(restore, inputs=[stored, stored_backend, turns_state, backend], outputs=[*shown, backend],
+                              show_progress="hidden", **private))
     app.ragqa_pipeline = pipeline  # for callers and tests
     app.ragqa_feedback_file = feedback_file
     return app
-
-

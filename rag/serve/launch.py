@@ -23,7 +23,8 @@ from rag.ingest.indexing import resolve_progress
 from rag.pipeline import FALLBACK_BACKEND, QAPipeline
 from rag.search.knowledge_base import IndexSettings, index_is_current
 from rag.search.retrieval import DEFAULT_RETRIEVER, TOP_K
-from rag.serve.chat import LAUNCH_ASSETS, QUEUE_SETTINGS, TITLE, ServeError, build_app, plain_reason
+from rag.serve.answering import plain_reason
+from rag.serve.chat import LAUNCH_ASSETS, QUEUE_SETTINGS, TITLE, ServeError, build_app
 
 log = logging.getLogger(__name__)
 

@@ -258,6 +258,27 @@ def chat_messages(turns: list[dict], streaming: str | None = None) -> tuple[list
     return messages, answer_index
 
 
+#: The Chatbot's feedback options (thumbs up, thumbs down), by saved rating.
+FEEDBACK_OPTIONS = {"up": "Like", "down": "Dislike"}
+
+
+def feedback_values(turns: list[dict]) -> list[str | None]:
+    """The Chatbot's ``feedback_value``: per turn (each is one bot bubble),
+    the thumb its saved rating shows ("Like", "Dislike") or None."""
+    return [FEEDBACK_OPTIONS.get(t.get("rating")) for t in turns]
+
+
+def turn_of_message(turns: list[dict], position: int) -> int | None:
+    """The index of the turn that chat message ``position`` (an index into
+    :func:`chat_messages`, question or answer) belongs to, or None."""
+    messages = 0
+    for i, turn in enumerate(turns):
+        messages += 3 if turn.get("kind") == "answer" else 2
+        if isinstance(position, int) and 0 <= position < messages:
+            return i
+    return None
+
+
 def follow_up_memory(turns: list[dict]) -> list[str]:
     """The earlier questions a follow-up may refer to, oldest first."""
     return [t["question"] for t in turns if t.get("memory") and t.get("question")]
@@ -326,7 +347,9 @@ def shelf_rows(articles) -> list[list[str]]:
 def render_article(article, spans: list[tuple[int, int, str]] | None = None) -> str:
     """The reader view of one article: its title, newspaper, date, file
     and length, then its original text (OCR line breaks kept) with every
-    span cited in the conversation highlighted and labelled (``A2 [1]``).
+    span cited in the conversation highlighted and labelled (``A2 [1]``);
+    the first span of the latest answer that cites it carries the class
+    ``rq-focus`` (the page scrolls the reader to it and flashes it).
 
     Returns:
         An HTML fragment; all text is escaped.
@@ -343,10 +366,16 @@ def render_article(article, spans: list[tuple[int, int, str]] | None = None) -> 
             merged[-1][2] += f" {label}"
         else:
             merged.append([s, e, label])
+    # The reader scrolls to, and flashes, the first span of the latest answer that cites this article
+    # (rag/serve/static/chat.js): the mark with class rq-focus.
+    latest = max((_answer_number(label) for _, _, label in clipped), default=None)
+    focus = next((k for k, (_, _, label) in enumerate(merged)
+                  if any(_answer_number(part) == latest for part in re.findall(r"A\d+ \[\d+\]", label))), None)
     out, pos = [], 0
-    for s, e, label in merged:
+    for k, (s, e, label) in enumerate(merged):
         out.append(escape_html(text[pos:s]))
-        out.append(f'<mark title="{escape_html(label)}">{escape_html(text[s:e])}<sup>{escape_html(label)}</sup></mark>')
+        css = ' class="rq-focus"' if k == focus else ""
+        out.append(f'<mark{css} title="{escape_html(label)}">{escape_html(text[s:e])}<sup>{escape_html(label)}</sup></mark>')
         pos = e
     out.append(escape_html(text[pos:]))
     n = len(clipped)
@@ -355,6 +384,12 @@ def render_article(article, spans: list[tuple[int, int, str]] | None = None) -> 
             f'<div class="rq-reader-head">{escape_html(article.title or article.doc)}</div>'
             f'<div class="rq-reader-meta">{escape_html(" · ".join(meta))}{cited}</div>'
             f'<div class="rq-reader-text">{"".join(out)}</div></div>')
+
+
+def _answer_number(label: str) -> int:
+    """The answer number of a span label ("A2 [1]" -> 2; 0 when absent)."""
+    m = re.match(r"A(\d+)", label)
+    return int(m.group(1)) if m else 0
 
 
 READER_PLACEHOLDER = '<div class="rq-reader-empty">Pick an article above to read it; the passages cited in the chat are highlighted.</div>'
