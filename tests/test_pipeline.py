@@ -121,8 +121,10 @@ def _faiss_of_dim_8(folder):
 
 
 def _cut_node_ids(folder):
-    path = folder / "bm25" / "node_ids.txt"
-    path.write_text("\n".join(path.read_text(encoding="utf-8").split("\n")[:10]), encoding="utf-8")
+    import json
+
+    path = folder / "bm25" / "node_ids.json"
+    path.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8"))[:10]), encoding="utf-8")
 
 
 def _cut_sentence_table(folder):

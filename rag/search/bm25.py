@@ -22,6 +22,7 @@ fusion (Cormack, Clarke & Buettcher, SIGIR 2009: score = sum 1/(c + rank)).
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,10 +32,13 @@ import numpy as np
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
+from rag.ingest.names import json_text
 from rag.text import tokenize
 
 BM25_DIR = "bm25"
 TOKENS_FILE = "tokens.npz"
+#: The row -> node id list, a JSON array (a node id holds a file name, which may hold a newline).
+NODE_IDS_FILE = "node_ids.json"
 #: RRF constant c; 60 in the original paper.
 RRF_C = 60
 
@@ -114,13 +118,13 @@ class BM25Index:
         return cls(model, [n.node_id for n in nodes], rows)
 
     def save(self, folder: Path) -> None:
-        """Write the bm25s index and the row -> node id list under
-        ``folder/bm25``, and the rows' token ids (``tokens.npz``: ``ids``
+        """Write the bm25s index and the row -> node id list (``node_ids.json``)
+        under ``folder/bm25``, and the rows' token ids (``tokens.npz``: ``ids``
         int32, all rows end to end, and ``lengths`` int64, when this index
         was built here; then released)."""
         target = Path(folder) / BM25_DIR
         self.model.save(str(target), show_progress=False)
-        (target / "node_ids.txt").write_text("\n".join(self.node_ids), encoding="utf-8")
+        (target / NODE_IDS_FILE).write_text(json_text(self.node_ids), encoding="utf-8")
         if self.token_ids is not None:
             lengths = np.fromiter((len(r) for r in self.token_ids), np.int64, len(self.token_ids))
             flat = np.concatenate(self.token_ids) if self.token_ids else np.zeros(0, np.int32)
@@ -151,10 +155,16 @@ class BM25Index:
 
     @classmethod
     def load(cls, folder: Path) -> "BM25Index":
-        """Raises: OSError / ValueError on missing or corrupt files."""
+        """The index written by :meth:`save` (without its token ids).
+
+        Raises:
+            OSError / ValueError: missing or corrupt files.
+        """
         target = Path(folder) / BM25_DIR
         model = bm25s.BM25.load(str(target), show_progress=False)
-        node_ids = (target / "node_ids.txt").read_text(encoding="utf-8").split("\n")
+        node_ids = json.loads((target / NODE_IDS_FILE).read_text(encoding="utf-8"))
+        if not isinstance(node_ids, list) or not all(isinstance(i, str) for i in node_ids):
+            raise ValueError(f"{NODE_IDS_FILE} is not a list of node ids")
         return cls(model, node_ids)
 
     def search(self, question: str, k: int) -> list[tuple[str, float]]:

@@ -66,7 +66,7 @@ CORPUS_KEYS = frozenset({"corpus_dir", "corpus_sha256"})
 #: Modules whose code decides what is indexed; their source hash is part of
 #: the manifest, so editing them triggers a rebuild.
 TEXT_PIPELINE_MODULES = ("ingest/ocr_repair.py", "ingest/chunking.py", "search/sentences.py", "ingest/corpus.py", "script.py",
-                         "text.py")
+                         "text.py", "answer/injection.py", "answer/injection_classifier.py", "answer/injection_model.npz")
 
 
 def text_pipeline_fingerprint() -> str:
