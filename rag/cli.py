@@ -1,9 +1,9 @@
 """``ragqa``: build the index, ask questions, run the UI and the eval.
 
-    ragqa index [--rebuild] [--json] [--threads N]
+    ragqa index [--rebuild] [--verify] [--json] [--threads N]
     ragqa ask "QUESTION" [--json] [--k N] [--backend NAME] [--retriever NAME]
     ragqa ui [--host H] [--port P]            (python ui.py takes the same arguments)
-    ragqa serve [--host H] [--port P]         (the OpenAI-compatible HTTP API, rag.serve.api)
+    ragqa serve [--host H] [--port P] [--allowed-host NAME]...   (the OpenAI-compatible HTTP API, rag.serve.api)
     ragqa eval --gold eval/gold.jsonl [--compare] [--out DIR] [--json]
     ragqa backends [--json]
     ragqa config [--json]
@@ -33,6 +33,8 @@ from rag.answer.backends import (
 from rag.answer.backends.base import redact
 from rag.answer.reader import ReaderError
 from rag.ingest.corpus import CorpusError
+from rag.ingest.names import json_text, shown
+from rag.search.knowledge_base import IndexWriteError
 from rag.search.milvus import StoreError
 from rag.search.retrieval import DEFAULT_RETRIEVER, RETRIEVERS, TOP_K
 from rag.settings import ConfigError, Settings, load_settings, quiet_libraries
@@ -58,7 +60,7 @@ from rag.commands import (
 
 #: Settings fields a command-line flag can set (rag.settings.Settings).
 SETTING_FLAGS = ("corpus", "index_dir", "embed_model", "backend", "retriever", "k", "reader", "reader_dtype", "host", "port",
-                 "api_host", "api_port", "store", "milvus_uri")
+                 "api_host", "api_port", "store", "milvus_uri", "allowed_hosts")
 def resolve(args) -> Settings:
     """The settings of this invocation (flags given > environment > config
     file > defaults); sets ``args.settings``, ``args.backend_options`` and
@@ -139,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="build (or check) the index")
     _common(p)
     p.add_argument("--rebuild", action="store_true", help="re-embed every document, even when up to date")
+    p.add_argument("--verify", action="store_true", help="check every file and vector of the index against the checksums "
+                   "recorded when it was built; one line per problem, exit 2 on damage (changes nothing)")
     p.add_argument("--json", action="store_true", help="print one JSON object (last line) and no progress bar")
     p.add_argument("--threads", type=int, default=None, help="torch threads while embedding (default: one per core)")
     p.set_defaults(func=cmd_index)
@@ -159,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     _pipeline_options(p)
     p.add_argument("--host", dest="api_host", default=None, help="default: $RAGQA_API_HOST or 127.0.0.1")
     p.add_argument("--port", dest="api_port", type=int, default=None, help="default: $RAGQA_API_PORT or 8000 (0: any free port)")
+    p.add_argument("--allowed-host", dest="allowed_hosts", action="append", default=None, metavar="NAME",
+                   help="a host name clients may address the API by, besides 127.0.0.1, localhost and --host "
+                   "(repeatable; default: $RAGQA_ALLOWED_HOSTS, comma-separated; '*' allows any)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", help="answer-quality eval on a gold file")
@@ -239,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except BrokenPipeError:  # output piped into `head` and the like
         return 0
-    except (QuestionError, CorpusError, BackendError, ReaderError, ValueError, FileNotFoundError) as exc:  # GoldFileError is a ValueError
+    except (QuestionError, CorpusError, BackendError, ReaderError, ValueError, FileNotFoundError,
+            IndexWriteError) as exc:  # GoldFileError is a ValueError
         return _report_error(args, exc, EXIT_USAGE)
     except Exception as exc:  # noqa: BLE001 - one line, not a traceback
         from embeddings.model import EmbeddingModelError
@@ -252,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 #: Error kinds under --json ("type" of the error object).
-_ERROR_TYPES = {StoreError: "store_error", ConfigError: "config_error", QuestionError: "invalid_question", CorpusError: "corpus_error", BackendError: "backend_error",
+_ERROR_TYPES = {IndexWriteError: "index_not_writable", StoreError: "store_error", ConfigError: "config_error", QuestionError: "invalid_question", CorpusError: "corpus_error", BackendError: "backend_error",
                 ReaderError: "reader_error", FileNotFoundError: "file_not_found", ValueError: "invalid_value"}
 
 
@@ -267,9 +275,9 @@ def _report_error(args, exc: Exception, status: int) -> int:
         kind = next((k for cls, k in _ERROR_TYPES.items() if isinstance(exc, cls)), "error")
     message = redact(message)
     if getattr(args, "json", False):
-        print(json.dumps({"error": {"message": message, "type": kind}}, ensure_ascii=False))
-    else:
-        print(f"ragqa: {'' if status != EXIT_USAGE else 'error: '}{message}", file=sys.stderr)
+        print(json_text({"error": {"message": message, "type": kind}}))
+    else:  # one line, whatever a file name in it holds
+        print(f"ragqa: {'' if status != EXIT_USAGE else 'error: '}{shown(message)}", file=sys.stderr)
     return status
 
 

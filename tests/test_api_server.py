@@ -184,8 +184,9 @@ def test_a_failing_backend_is_a_500_with_one_line(pipeline):
         with pytest.raises(openai.InternalServerError) as err:
             ask(client, [user(FUND)])
         assert err.value.status_code == 500
-        assert err.value.body == {"message": "the answer failed: RuntimeError: the model server exploded",
-                                  "type": "server_error", "param": None, "code": None}
+        request_id = err.value.response.headers["x-request-id"]  # the exception's text goes to the log only
+        assert err.value.body == {"message": f"the answer failed (request id {request_id}; the server's log has "
+                                             "the details)", "type": "server_error", "param": None, "code": None}
         assert ask(client, [user("火星上有多少個機器人工廠？")]).model_extra["refused"]  # still serving
     finally:
         running.close()

@@ -25,13 +25,18 @@ true`` the same content comes as ``chat.completion.chunk`` server-sent
 events, the ragqa fields on the last chunk, then ``data: [DONE]``.
 
 Errors are OpenAI's ``{"error": {"message", "type", "param", "code"}}``:
-400 a malformed request or a bad question (rag.text.clean_question's
-message), 401 a missing or wrong key (when one is set), 404 an unknown
-model or path, 500 the answer failed (one line, never a traceback).
+400 a malformed request, a bad question (rag.text.clean_question's
+message) or a ``Host`` header that is not a name of this server, 401 a
+missing or wrong key (when one is set; ``/docs``, ``/redoc`` and
+``/openapi.json`` need it too), 404 an unknown model or path, 413 a body
+over MAX_BODY_BYTES, 500 the answer failed (its request id, also in the
+``X-Request-ID`` header; the exception goes to the log). A request whose
+client disconnects is not answered further (rag.serve.cancellation).
+See rag.serve.api_guard.
 
 Run it::
 
-    ragqa serve [--host 127.0.0.1] [--port 8000]       # RAGQA_API_KEY=... to require a key
+    ragqa serve [--host 127.0.0.1] [--port 8000] [--allowed-host NAME]   # RAGQA_API_KEY=... to require a key
 
 or from Python::
 
@@ -44,33 +49,42 @@ or from Python::
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import math
-import re
 import secrets
 import socket
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
 from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.answer.backends import BackendError, available_backends, describe_backends
 from rag.pipeline import FALLBACK_BACKEND, QAPipeline
 from rag.schema import Answer
+from rag.serve.api_guard import (
+    LOCAL_HOSTS,
+    MAX_BODY_BYTES,
+    APIError,
+    BodyLimit,
+    HostGuard,
+    RequestId,
+    SafeJSONResponse,
+    add_docs,
+    install_error_handlers,
+    request_id,
+    server_error,
+)
+from rag.serve.api_reply import completion, completion_chunks, ragqa_fields, reply_text  # noqa: F401 - re-exported
 from rag.serve.backend_pool import BackendPool, unavailable_notice
+from rag.serve.cancellation import ClientGone, checkpoint, watch_disconnect, with_checkpoints
 from rag.text import QuestionError, clean_question
 
 log = logging.getLogger(__name__)
@@ -83,26 +97,6 @@ DEFAULT_PORT = 8000
 
 class ServeError(OSError):
     """The API cannot listen on the host and port asked for."""
-
-
-class APIError(Exception):
-    """An error reply: HTTP ``status`` with OpenAI's error object.
-
-    Args:
-        status: the HTTP status (400, 401, 404, 500, ...).
-        message: one line for the client.
-        kind: OpenAI's ``type`` (``invalid_request_error``, ``server_error``, ...).
-        code: OpenAI's ``code`` (``invalid_api_key``, ``model_not_found``) or None.
-    """
-
-    def __init__(self, status: int, message: str, kind: str = "invalid_request_error", code: str | None = None):
-        super().__init__(message)
-        self.status, self.message, self.kind, self.code = status, message, kind, code
-
-    def response(self) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
-        body = {"error": {"message": self.message, "type": self.kind, "param": None, "code": self.code}}
-        return JSONResponse(body, status_code=self.status, headers=headers)
 
 
 # -- the request --------------------------------------------------------------
@@ -165,71 +159,6 @@ def _is_question(text: str) -> bool:
     return True
 
 
-# -- the reply ----------------------------------------------------------------
-
-
-def reply_text(ans: Answer) -> str:
-    """The reply's message content: the answer with its ``[n]`` markers; a
-    refusal's reason and a notice, each in parentheses; then ``Sources:``
-    and per citation its source line and the quoted span (Citation.quote).
-    Paragraphs are separated by blank lines, so the text reads the same
-    plain and as Markdown (which Open WebUI renders)."""
-    notes = [f"({note})" for note in (ans.refusal_reason, ans.notice) if note]
-    sources = [f"{c.source_line()}\n「{c.quote}」" for c in ans.citations]
-    return "\n\n".join([ans.answer, *notes, *(["Sources:", *sources] if sources else [])])
-
-
-def ragqa_fields(ans: Answer) -> dict:
-    """The ``ragqa ask --json`` object (Answer.to_json) with non-finite
-    numbers as None: JSON has no Infinity (an answerability score can be
-    -inf) and Starlette's JSONResponse refuses to write it."""
-    return _finite(ans.to_json())
-
-
-def _finite(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
-def completion(ans: Answer, model: str) -> dict:
-    """The ``chat.completion`` object for an answer (see the module docstring)."""
-    message = {"role": "assistant", "content": reply_text(ans)}
-    return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
-            "model": model, "choices": [{"index": 0, "message": message, "finish_reason": "stop"}], **ragqa_fields(ans)}
-
-
-#: A streamed piece: up to a sentence end or a run of line breaks (the pieces cover the text).
-_SENTENCE_PIECE = re.compile(r".+?(?:[。！？!?]+|\n+|$)", re.S)
-
-
-def completion_chunks(ans: Answer, model: str) -> Iterator[str]:
-    """The answer as server-sent events: a role chunk, the content in
-    sentence-sized ``chat.completion.chunk`` deltas (their concatenation is
-    :func:`reply_text`), a last chunk with ``finish_reason`` "stop" and the
-    ragqa fields, then ``data: [DONE]``.
-
-    The answer is complete before the first event: the pipeline checks
-    every citation against the articles after a backend has written its
-    text, so an LLM backend's unchecked tokens are not forwarded."""
-    head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk", "created": int(time.time()),
-            "model": model}
-
-    def event(delta: dict, finish: str | None = None, **extra) -> str:
-        chunk = {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
-        return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
-
-    yield event({"role": "assistant", "content": ""})
-    for piece in _SENTENCE_PIECE.findall(reply_text(ans)):
-        yield event({"content": piece})
-    yield event({}, "stop", **ragqa_fields(ans))
-    yield "data: [DONE]\n\n"
-
-
 # -- answering ----------------------------------------------------------------
 
 
@@ -256,6 +185,8 @@ class Answerer:
         usable.add(pipeline.backend.name or FALLBACK_BACKEND)
         #: The model ids GET /v1/models lists: ``ragqa`` and ``ragqa:<backend>`` per usable backend.
         self.models = [MODEL, *(f"{MODEL}:{name}" for name in sorted(usable))]
+        #: Requests stopped because their client had gone (rag.serve.cancellation).
+        self.cancelled = 0
 
     def backend_of(self, model: str) -> str | None:
         """The backend name model ``model`` asks for (None: the configured one).
@@ -271,41 +202,62 @@ class Answerer:
                            code="model_not_found")
         return name
 
-    def answer(self, backend: str | None, question: str, history: list[str]) -> Answer:
+    def answer(self, backend: str | None, question: str, history: list[str],
+               check: Callable[[str], None] | None = None) -> Answer:
         """Answer on the calling thread (the worker; see :meth:`ask`).
+        ``check(stage)`` is called before retrieval, before and after the
+        reader and between generated pieces (rag.serve.cancellation).
 
         Raises:
             QuestionError: the question cannot be asked (rag.text.clean_question).
+            ClientGone: ``check`` raised it (the client has gone).
             BackendError and others: the answer failed.
         """
+        if check is not None:
+            check("retrieval")
         qa, notice = self.pipeline, ""
         if backend is not None:
             try:
                 qa = self.pool.get(backend)
             except BackendError as exc:  # as in the UI: the extractive answer, with a notice
                 qa, notice = self.pool.get(FALLBACK_BACKEND), unavailable_notice(backend, exc)
-        ans = qa.ask(question, history=history)
+        ans = None
+        for item in (with_checkpoints(qa, check) if check else qa).ask_stream(question, history=history):
+            if isinstance(item, Answer):
+                ans = item
+            elif check is not None:
+                check("the rest of the answer")
         ans.notice = " ".join(x for x in (notice, ans.notice) if x)
         return ans
 
-    async def ask(self, model: str, question: str, history: list[str]) -> Answer:
-        """Answer on the worker thread.
+    async def ask(self, model: str, question: str, history: list[str], request: Request | None = None) -> Answer:
+        """Answer on the worker thread; when the client of ``request``
+        disconnects, the answer stops at its next stage.
 
         Raises:
-            APIError: 404 unknown model, 400 a question that cannot be asked, 500 the
-                answer failed (one line; the traceback goes to the log).
+            APIError: 404 unknown model, 400 a question that cannot be asked,
+                499 the client has gone, 500 the answer failed (its request
+                id; the traceback goes to the log).
         """
         backend = self.backend_of(model)
         loop = asyncio.get_running_loop()
+        gone = threading.Event()
+        watcher = asyncio.create_task(watch_disconnect(request, gone)) if request is not None else None
         try:
-            return await loop.run_in_executor(self.worker, self.answer, backend, question, history)
+            return await loop.run_in_executor(self.worker, self.answer, backend, question, history, checkpoint(gone))
         except QuestionError as exc:
             raise APIError(400, str(exc)) from None
-        except Exception as exc:  # noqa: BLE001 - one line for the client, the traceback for the log
-            log.exception("answering %r failed", question)
-            first = next((line for line in str(exc).splitlines() if line.strip()), "")
-            message = f"the answer failed: {type(exc).__name__}: {first}".rstrip(": ")
-            raise APIError(500, message, "server_error") from None
+        except ClientGone as exc:
+            self.cancelled += 1
+            log.info("request %s: %s", request_id(request) if request is not None else "-", exc)
+            raise APIError(499, str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - the request id for the client, the traceback for the log
+            raise server_error(request, exc, "the answer failed") from None
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with suppress(asyncio.CancelledError):
+                    await watcher
 
     def close(self) -> None:
         self.worker.shutdown(wait=False, cancel_futures=True)
@@ -315,7 +267,8 @@ class Answerer:
 
 
 def create_app(pipeline: QAPipeline | Callable[[], QAPipeline], backend_options: Mapping[str, dict] | None = None,
-               api_key: str | None = None) -> FastAPI:
+               api_key: str | None = None, host: str = DEFAULT_HOST, allowed_hosts: Iterable[str] = (),
+               max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     """The FastAPI app of the API (routes in the module docstring).
 
     Args:
@@ -326,7 +279,11 @@ def create_app(pipeline: QAPipeline | Callable[[], QAPipeline], backend_options:
             model ``ragqa:<name>`` (as rag.settings resolves them); they also
             decide which backends /v1/models lists as usable.
         api_key: when set, every request must send ``Authorization: Bearer
-            <api_key>`` (else 401).
+            <api_key>`` (else 401), the docs' too.
+        host: the host the server listens on: a name clients may use.
+        allowed_hosts: other names clients may use (the ``Host`` header;
+            127.0.0.1, localhost and ::1 always; ``"*"``: any).
+        max_body_bytes: larger request bodies are refused with 413.
 
     Returns:
         The app; ``app.state.answerer`` is its :class:`Answerer` (None until
@@ -340,9 +297,14 @@ def create_app(pipeline: QAPipeline | Callable[[], QAPipeline], backend_options:
         yield
         app.state.answerer.close()
 
+    docs = {} if not api_key else {"openapi_url": None, "docs_url": None, "redoc_url": None}  # added behind the key
     app = FastAPI(title="ragqa", summary="OpenAI-compatible API: cited answers from Chinese news articles",
-                  lifespan=lifespan)
+                  lifespan=lifespan, default_response_class=SafeJSONResponse, **docs)
     app.state.answerer = Answerer(pipeline, backend_options) if isinstance(pipeline, QAPipeline) else None
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(HostGuard, allowed=[*LOCAL_HOSTS, host, *allowed_hosts])
+    app.add_middleware(RequestId)  # outermost: every reply carries the id
+    install_error_handlers(app)
 
     def answerer() -> Answerer:
         if app.state.answerer is None:
@@ -359,25 +321,8 @@ def create_app(pipeline: QAPipeline | Callable[[], QAPipeline], backend_options:
         if not secrets.compare_digest(given.strip().encode(), api_key.encode()):
             raise APIError(401, "incorrect API key", code="invalid_api_key")
 
-    # FastAPI answers a body it cannot validate with 422 and {"detail": [...]},
-    # and unknown paths with {"detail": "Not Found"}; OpenAI clients expect
-    # 400 / 404 with {"error": {...}}, so both are rewritten here.
-    @app.exception_handler(APIError)
-    async def _api_error(request: Request, exc: APIError) -> JSONResponse:
-        return exc.response()
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(part) for part in err.get("loc", ()) if part != "body") or "body"
-            problems.append(f"{where}: {err.get('msg')}")
-        return APIError(400, "invalid request: " + "; ".join(problems)).response()
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kind = "server_error" if exc.status_code >= 500 else "invalid_request_error"
-        return APIError(exc.status_code, f"{exc.detail}: {request.method} {request.url.path}", kind).response()
+    if api_key:
+        add_docs(app, check_key)
 
     @app.get("/v1/models", dependencies=[Depends(check_key)])
     async def list_models() -> dict:
@@ -392,16 +337,16 @@ def create_app(pipeline: QAPipeline | Callable[[], QAPipeline], backend_options:
         return _model(model, a.created)
 
     @app.post("/v1/chat/completions", dependencies=[Depends(check_key)])
-    async def chat_completions(body: ChatRequest):
+    async def chat_completions(body: ChatRequest, request: Request):
         # FastAPI's EventSourceResponse needs a path operation that is a
         # generator, which can no longer answer with JSON or an error status;
         # the stream is written with StreamingResponse instead.
         question, history = conversation(body.messages)
-        ans = await answerer().ask(body.model, question, history)
+        ans = await answerer().ask(body.model, question, history, request)
         if body.stream:
             return StreamingResponse(completion_chunks(ans, body.model), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache"})
-        return JSONResponse(completion(ans, body.model))
+        return SafeJSONResponse(completion(ans, body.model))
 
     return app
 
@@ -449,7 +394,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 def serve(pipeline: QAPipeline | Callable[[], QAPipeline], host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
           api_key: str | None = None, backend_options: Mapping[str, dict] | None = None, block: bool = True,
-          log_level: str = "info") -> RunningServer | None:
+          log_level: str = "info", allowed_hosts: Iterable[str] = ()) -> RunningServer | None:
     """Serve the API on ``host:port`` with uvicorn.
 
     The port is bound first, so a taken port fails at once (uvicorn itself
@@ -459,7 +404,7 @@ def serve(pipeline: QAPipeline | Callable[[], QAPipeline], host: str = DEFAULT_H
     uvicorn's start-up log).
 
     Args:
-        pipeline / backend_options / api_key: see :func:`create_app`.
+        pipeline / backend_options / api_key / allowed_hosts: see :func:`create_app`.
         host / port: where to listen (default 127.0.0.1:8000; port 0: any
             free port, see ``RunningServer.url``).
         block: True: serve until interrupted (Ctrl+C, SIGTERM) and return
@@ -475,7 +420,7 @@ def serve(pipeline: QAPipeline | Callable[[], QAPipeline], host: str = DEFAULT_H
     try:
         qa = pipeline if isinstance(pipeline, QAPipeline) else pipeline()
         qa.warm_up()  # models load now (they are deferred), so that their errors reach the caller
-        app = create_app(qa, backend_options, api_key)
+        app = create_app(qa, backend_options, api_key, host=host, allowed_hosts=allowed_hosts)
     except BaseException:
         sock.close()
         raise

@@ -24,8 +24,14 @@ from __future__ import annotations
 import json
 import re
 import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from rag.ingest.names import json_text
 
 #: The file name under the cache root.
 FEEDBACK_FILE = "feedback.jsonl"
@@ -70,26 +76,109 @@ def append_feedback(path: str | Path, record: dict) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(record, ensure_ascii=False)
+    line = json_text(record)  # a cited file name may hold undecodable bytes
     with _lock, path.open("a", encoding="utf-8") as f:
         f.write(line + "\n")
 
 
-def read_feedback(path: str | Path) -> list[dict]:
-    """The records of ``path`` in file order (a missing file: none; a line
-    that is not a JSON object is skipped)."""
+class _Citation(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    n: int | None = None
+    doc: str | None = None
+    title: str | None = None
+    start: int | None = None
+    end: int | None = None
+    text: str | None = None
+    quote: str | None = None
+
+
+class _ShortAnswer(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    text: str | None = None
+
+
+class FeedbackRecord(BaseModel):
+    """The shape of one line of the feedback file (see the module
+    docstring), as :func:`read_feedback_file` checks it: strict types, other
+    fields allowed."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    time: str = ""
+    rating: Literal["up", "down"] | None = None
+    answer_id: str = ""
+    question: str = ""
+    history: list[str] = []
+    answer: str = ""
+    refused: bool = False
+    refusal_reason: str = ""
+    script: str = ""
+    backend: str = ""
+    short_answer: _ShortAnswer | None = None
+    citations: list[_Citation] = []
+
+
+@dataclass
+class FeedbackFile:
+    """What :func:`read_feedback_file` read.
+
+    Attributes:
+        records: the good lines' records (dicts, as written), in file order.
+        problems: ``(line number, why)`` per bad line (1-based; blank lines
+            are not counted as bad).
+    """
+
+    records: list[dict] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _why(exc: ValidationError) -> str:
+    errors = exc.errors()
+    parts = [f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg'].lower()}" for e in errors[:2]]
+    return "; ".join(parts) + (f" (+{len(errors) - 2} more)" if len(errors) > 2 else "")
+
+
+def read_feedback_file(path: str | Path) -> FeedbackFile:
+    """The records of ``path`` (a missing file: none), each line checked:
+    UTF-8, JSON, an object of :class:`FeedbackRecord`'s shape. A bad line is
+    skipped and listed in ``problems`` with its number and why.
+
+    Raises:
+        OSError: the file exists but cannot be read.
+    """
     path = Path(path)
+    out = FeedbackFile()
     if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
+        return out
+    for number, raw in enumerate(path.read_bytes().split(b"\n"), 1):
+        if not raw.strip():
             continue
-        if isinstance(record, dict):
-            out.append(record)
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            out.problems.append((number, f"not UTF-8: byte {raw[exc.start:exc.start + 1]!r} at column {exc.start + 1}"))
+            continue
+        except ValueError as exc:
+            out.problems.append((number, f"not JSON: {exc}"))
+            continue
+        if not isinstance(record, dict):
+            out.problems.append((number, f"not a JSON object but {type(record).__name__}"))
+            continue
+        try:
+            FeedbackRecord.model_validate(record)
+        except ValidationError as exc:
+            out.problems.append((number, _why(exc)))
+            continue
+        out.records.append(record)
     return out
+
+
+def read_feedback(path: str | Path) -> list[dict]:
+    """The good records of ``path`` in file order (a missing file: none; a
+    bad line is skipped: :func:`read_feedback_file` says which and why)."""
+    return read_feedback_file(path).records
 
 
 def latest_ratings(records: list[dict]) -> list[dict]:
