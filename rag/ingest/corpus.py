@@ -118,8 +118,8 @@ def text_sha256(text: str) -> str:
 
 
 class LazyRepairedText(RepairedText):
-    """A :class:`RepairedText` whose repair runs when ``text``, ``offsets``
-    or ``headings`` is first read (``original`` is there from the start).
+    """A :class:`RepairedText` whose repair runs when ``text``, ``offsets``,
+    ``headings`` or ``quarantined`` is first read (``original`` is there from the start).
     Equal to ``repair(original)`` in every attribute and method: it is that
     result, computed later. Two threads reading it at once may both repair;
     both get the same result."""
@@ -128,10 +128,10 @@ class LazyRepairedText(RepairedText):
         self.original = original
 
     def __getattr__(self, name: str):
-        if name not in ("text", "offsets", "headings"):
+        if name not in ("text", "offsets", "headings", "quarantined"):
             raise AttributeError(name)
         done = repair(self.original)
-        self.text, self.offsets, self.headings = done.text, done.offsets, done.headings
+        self.text, self.offsets, self.headings, self.quarantined = done.text, done.offsets, done.headings, done.quarantined
         return getattr(self, name)
 
     def __eq__(self, other):  # the dataclass __eq__ wants the same class on both sides

@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from rag.answer.injection_classifier import drop_instructions
+
 # Han ideographs, CJK punctuation and full-width forms.
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\u2018-\u201d\u2026\u2014]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -63,12 +65,15 @@ class RepairedText:
         original: the original file's text.
         headings: ``(clean_offset, heading)`` for every heading paragraph, in
             order (Markdown ``#`` lines and short unpunctuated title lines).
+        quarantined: ``[start, end)`` original offsets of the sentences left
+            out as instructions to an assistant (rag.answer.injection).
     """
 
     text: str
     offsets: list[int]
     original: str
     headings: list[tuple[int, str]] = field(default_factory=list)
+    quarantined: list[tuple[int, int]] = field(default_factory=list)
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map clean ``[start, end)`` to original ``[start, end)`` offsets.
@@ -240,6 +245,9 @@ def repair(original: str) -> RepairedText:
             kept[-1] = (kept[-1][0] + para, False)
             continue
         kept.append((para, heading))
+    # sentences addressed to an assistant are never indexed (rag.answer.injection)
+    paras, quarantined = drop_instructions([para for para, _ in kept])
+    kept = [(para, heading) for para, (_, heading) in zip(paras, kept) if para]
 
     chars: Chars = []
     headings: list[tuple[int, str]] = []
@@ -256,4 +264,5 @@ def repair(original: str) -> RepairedText:
         offsets=[off for _, off in chars],
         original=original,
         headings=headings,
+        quarantined=quarantined,
     )
