@@ -63,8 +63,10 @@ def cmd_index(args) -> int:
     ``full_rebuild`` (why everything was embedded, or null), ``damaged``
     (what was found damaged and repaired), ``state`` (``built``,
     ``updated``, ``up to date``), ``docs``, ``chunks``,
-    ``skipped`` (corpus files not indexed) and ``skipped_files``
-    (``[{"name", "reason"}]``); with ``--store milvus`` also ``milvus``:
+    ``skipped`` (corpus files not indexed), ``skipped_files``
+    (``[{"name", "reason"}]``) and ``suspicious`` (sentences addressed to an
+    assistant, quarantined: ``[{"file", "start", "end", "text"}]``,
+    rag.answer.injection.suspicious_sentences); with ``--store milvus`` also ``milvus``:
     rag.search.milvus.SyncReport's fields plus ``uri`` and ``collection``.
     ``--verify``: see :func:`cmd_index_verify`.
 
@@ -74,6 +76,7 @@ def cmd_index(args) -> int:
     """
     if args.verify:
         return cmd_index_verify(args)
+    from rag.answer.injection import suspicious_sentences
     from rag.search.knowledge_base import open_knowledge_base
 
     kb = open_knowledge_base(args.settings.index_settings(), rebuild=args.rebuild, progress=False if args.json else None,
@@ -85,7 +88,8 @@ def cmd_index(args) -> int:
     if args.json:
         print(json_text({**({"milvus": milvus} if milvus else {}), **u.to_json(), "seconds": seconds, "build_seconds": u.seconds,
                          "state": state, "docs": len(kb.articles), "chunks": m["n_chunks"], "skipped": len(kb.skipped),
-                         "skipped_files": [{"name": f.name, "reason": f.reason} for f in kb.skipped]}))
+                         "skipped_files": [{"name": f.name, "reason": f.reason} for f in kb.skipped],
+                         "suspicious": suspicious_sentences(kb.articles.values())}))
         return 0
     print(f"index {state}: {m['n_chunks']} chunks from {len(kb.articles)} articles, model {m['embed_model']}, "
           f"chunk {m['chunk_size']}/{m['chunk_overlap']} chars; {u.added} added, {u.updated} updated, {u.removed} removed, "
