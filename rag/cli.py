@@ -132,6 +132,21 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
+#: The examples of ``ragqa ask --help``: (question, earlier questions); tests/test_examples.py asks each.
+ASK_EXAMPLES = [
+    ("深圳人工智能基金群的規模有多大？", []),
+    ("那南沙呢？", ["深圳人工智能基金群的規模有多大？"]),
+    ("Who chaired the AI and robotics symposium in Guangdong?", []),
+]
+
+
+def _ask_epilog() -> str:
+    lines = ["examples:"]
+    for question, history in ASK_EXAMPLES:
+        lines.append(f'  ragqa ask "{question}"' + "".join(f' --history "{h}"' for h in history))
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``ragqa`` argument parser (subcommands index, ask, ui, eval)."""
     parser = _Parser(prog="ragqa", description="Cited question answering over Chinese news articles.")
@@ -147,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="torch threads while embedding (default: one per core)")
     p.set_defaults(func=cmd_index)
 
-    p = sub.add_parser("ask", help="answer one question with citations")
+    p = sub.add_parser("ask", help="answer one question with citations", epilog=_ask_epilog(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p)
     _pipeline_options(p)
     p.add_argument("question")
