@@ -163,6 +163,8 @@ class QAPipeline:
         history (rag.answer.followup), an English question with the Chinese terms it
         names (rag.answer.crosslingual)."""
         earlier = [clean_question(h, f"earlier question {i}") for i, h in enumerate(history or [], 1) if h and h.strip()]
+        # an English question carries the Chinese terms it names into the follow-up's search
+        earlier = [with_chinese_terms(h, self.kb.english_expander) if detect_script(h) == "en" else h for h in earlier]
         standalone = standalone_question(question, earlier, vocabulary=self.kb.keyword_idf)
         if detect_script(question) == "en":
             standalone = with_chinese_terms(standalone, self.kb.english_expander)

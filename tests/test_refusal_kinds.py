@@ -28,6 +28,9 @@ def test_cedict_marks_proper_nouns():
     ("深圳人工智能基金群的規模有多大？", []),
     ("Who chaired the AI and robotics symposium held by Huang Kunming in Guangdong?", []),
     ("香港中華總商會會長主張在河套發展哪幾類與智慧財產有關的行業？", []),  # 智慧财产: a paraphrase, not a name
+    ("Which factories did UBTech's Walker S robots work in?", []),  # an alias: UBTech -> 优必选
+    ("How many degrees of freedom does Xiaomi's CyberOne have?", ["Xiaomi"]),
+    ("Which Ta Kung Pao reporter wrote the piece on Shenzhen and Hong Kong?", []),
 ])
 def test_missing_names(names, question, missing):
     assert names.missing(question) == missing

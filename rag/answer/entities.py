@@ -15,7 +15,8 @@ absent from the corpus is no reason to refuse):
   organisation suffix (浙江省, 小米公司);
 * a Latin-script word of two or more letters in a Chinese question
   (CyberOne, OPPO);
-* in an English question, a capitalized phrase none of whose words the
+* in an English question, a name of rag/answer/data/aliases.tsv whose
+  Chinese forms the corpus lacks (Xiaomi -> 小米), or a capitalized phrase none of whose words the
   corpus has, in any form (the word itself, a pinyin spelling of corpus
   characters, a CC-CEDICT translation found in the corpus), and one of
   whose words is recognisably a name: CC-CEDICT translates it only to
@@ -162,9 +163,16 @@ class CorpusNames:
         articles ``docs`` (None: all) never mention (see the module docstring)."""
         from rag.answer.crosslingual import _EN_STOP, split_pinyin
 
+        from rag.answer.crosslingual import english_aliases
+
         glosses = _gloss_headwords()
         text = self._scope(docs)
         out: list[str] = []
+        for pattern, name, chinese in english_aliases():  # names with a known Chinese form
+            if pattern.search(question):
+                if not any(c.lower() in text for c in chinese) and name not in out:
+                    out.append(name)
+                question = pattern.sub(" ", question)
         for m in _CAPITALISED.finditer(question):
             words = [w for w in re.split(r"[ -]", m.group(1)) if w and w.lower() not in _EN_STOP]
             if not words or (m.start() == 0 and len(words) == 1):

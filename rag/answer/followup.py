@@ -11,6 +11,21 @@ a follow-up: carrying terms over would let it borrow the previous answer's
 evidence. For a contrast the previous question's *entities* are not carried,
 since the new question replaces them ("那香港呢？" asks about Hong Kong
 instead). Generative backends may use a condense prompt instead.
+
+A short contrast swaps the slot it contrasts and keeps the rest of the
+previous question (:func:`swap_slot`): "那南沙呢？" after
+"深圳的人工智能基金群规模多大？" becomes "南沙的人工智能基金群规模多大？";
+"那第二阶段呢？" after a question about 第一阶段 asks the same of 第二阶段;
+"What about the second stage?" after "When does the first stage run?"
+becomes "When does the second stage run?". The slot is one of the same
+kind: a place or organisation (jieba ``ns``/``nt``), a level (省级 for
+国家级, jieba ``b``), an ordinal or numbered stage (第二阶段, 二期, III),
+or in English an ordinal, a ``*-level`` word or a capitalized name.
+
+Earlier English questions carry the Chinese terms they name
+(rag.answer.crosslingual, added by the pipeline): English words are never
+carried into a Chinese search, and only capitalized ones (names) into an
+English one.
 """
 
 from __future__ import annotations
@@ -26,7 +41,8 @@ _ANAPHORA = re.compile(
     r"他|她|它|其|该|此|这个|这些|那个|那些|上述|前者|后者|\b(he|she|it|they|him|his|her|its|their|them|this|that|these|those)\b",
     re.IGNORECASE,
 )
-_CONTRAST = re.compile(r"^(那|那么|而|还有)?[^，,。]{0,24}呢[？?]?$|^(and |so )?(what|how) about\b", re.IGNORECASE)
+_CONTRAST = re.compile(r"^(那|那么|而|还有)?[^，,。]{0,24}呢[？?]?$|^(and |so )?(what|how) about\b"
+                       r"|^and (a|an|the|for)\b[^?]{0,40}\?$", re.IGNORECASE)
 #: jieba POS tags carried over: nouns (n*, including names nr, places ns,
 #: organisations nt, other proper nouns nz), verbal nouns (vn), English (eng).
 _CARRY_TAGS = ("n", "vn", "eng")
@@ -34,12 +50,16 @@ _ENTITY_TAGS = ("nr", "ns", "nt", "nz", "nrt", "nrfg", "eng")
 MIN_OWN_KEYWORDS = 3
 
 
-def _terms(question: str, drop_entities: bool) -> list[str]:
+def _terms(question: str, drop_entities: bool, english: bool = True) -> list[str]:
+    """Carried terms of ``question``: nouns, names and capitalized English
+    names (``english``: keep them; a Chinese search cannot use them)."""
     out = []
     for word, flag in pseg.lcut(to_simplified(question)):
         w = word.strip().lower()
         if not w or w in STOPWORDS or len(w) < 2 and flag != "eng":
             continue
+        if flag == "eng" and (not english or not word[:1].isupper()):
+            continue  # lower-case English words ("much", "compute") name nothing to search for
         # an English word is an entity when capitalised (jieba tags all English "eng")
         entity = word[:1].isupper() if flag == "eng" else flag in _ENTITY_TAGS
         if flag.startswith(_CARRY_TAGS) and not (drop_entities and entity):
@@ -72,13 +92,97 @@ def focus_terms(question: str) -> list[str]:
     return _terms(q, drop_entities=False)
 
 
+#: Slot kinds of a contrast (jieba POS tag groups and patterns).
+_ORDINAL_ZH = re.compile(r"第?[一二三四五六七八九十0-9]+(?:期|阶段|届|代|号|季度)|第[一二三四五六七八九十0-9]+|\b[IVX]{1,4}\b")
+_SLOT_TAGS = (("ns",), ("nt",), ("nr", "nrfg", "nrt"), ("b",))
+_ORDINAL_EN = re.compile(r"\b(first|second|third|fourth|fifth|final|last|next|phase (?:one|two|three|[0-9]+)|"
+                         r"stage (?:one|two|three|[0-9]+))\b", re.I)
+_LEVEL_EN = re.compile(r"\b[\w]+-level\b", re.I)
+_NAME_EN = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*")
+_CONTRAST_LEAD = re.compile(r"^(那么|那|而|还有)\s*|呢[？?]?$|^(and|so)?\s*(what|how) about\s*|^and\s+|[?？]$", re.I)
+
+
+def _swap_chinese(x: str, previous: str) -> tuple[int, int, str] | None:
+    """(start, end, new text) of the slot of Simplified ``previous`` that
+    Simplified ``x`` contrasts."""
+    prev = to_simplified(previous)
+    xs = [(w, f) for w, f in pseg.lcut(x) if w.strip() and f not in ("x", "uj", "y")]
+    if not xs or len(xs) > 3:
+        return None
+    for m in _ORDINAL_ZH.finditer(x):
+        old = _ORDINAL_ZH.search(prev)
+        if old and old.group() != m.group():
+            return old.start(), old.end(), m.group()
+    pwords = pseg.lcut(prev)
+    for w, f in xs:
+        group = next((g for g in _SLOT_TAGS if f in g), None)
+        if group is None:
+            continue
+        old = next((pw for pw, pf in pwords if pf in group and pw != w), None)
+        if old and w not in prev:
+            start = prev.index(old)
+            return start, start + len(old), w
+    return None
+
+
+def _swap_english(x: str, previous: str) -> str | None:
+    if len(x.split()) > 5 or re.search(r"\b(who|what|which|when|where|why|how)\b", x, re.I):
+        return None
+    for pattern in (_ORDINAL_EN, _LEVEL_EN):
+        new, old = pattern.search(x), pattern.search(previous)
+        if new and old and new.group().lower() != old.group().lower():
+            return previous[:old.start()] + new.group() + previous[old.end():]
+    new = _NAME_EN.search(x) or (re.match(r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*", x) if x[:1].isupper() else None)
+    olds = list(_NAME_EN.finditer(previous))
+    if new and olds and new.group() not in previous:
+        old = olds[-1]
+        return previous[:old.start()] + new.group() + previous[old.end():]
+    return None
+
+
+def swap_slot(question: str, previous: str) -> str | None:
+    """A short contrast follow-up as a standalone question: ``previous`` with
+    its slot of the same kind replaced by what ``question`` contrasts (see
+    the module docstring), in ``previous``'s own words; None when the
+    follow-up is not a short contrast or no slot of its kind is found.
+
+    >>> swap_slot("那南沙呢？", "深圳的人工智能基金群规模多大？")
+    '南沙的人工智能基金群规模多大？'
+    >>> swap_slot("What about the second stage?", "When does UBTech's first stage run?")
+    "When does UBTech's second stage run?"
+    """
+    q = to_simplified(question).strip()
+    if not _CONTRAST.search(q):
+        return None
+    x = _CONTRAST_LEAD.sub("", q).strip(" ,，")
+    x = _CONTRAST_LEAD.sub("", x).strip(" ,，")
+    if not x:
+        return None
+    if detect_script(previous) == "en":
+        return _swap_english(x, previous) if detect_script(question) == "en" else None
+    if detect_script(question) == "en":
+        return None
+    slot = _swap_chinese(x, previous)
+    if slot is None:
+        return None
+    start, end, new = slot
+    if len(to_simplified(previous)) != len(previous):  # OpenCC changed the length: work in Simplified
+        prev = to_simplified(previous)
+        return prev[:start] + new + prev[end:]
+    # keep the previous question's own characters (平台 stays 平台 in a Traditional question)
+    return previous[:start] + to_script(new, detect_script(previous)) + previous[end:]
+
+
 def standalone_question(question: str, history: list[str] | None, vocabulary=None) -> str:
-    """``question`` itself, or with the previous question's key terms
-    appended in brackets when it is a follow-up.
+    """``question`` itself, a short contrast made whole (:func:`swap_slot`),
+    or the question with the previous question's key terms appended in
+    brackets when it is another kind of follow-up.
 
     Args:
         question: the new question (any script).
-        history: earlier questions of the conversation, oldest first.
+        history: earlier questions of the conversation, oldest first (an
+            English one with its Chinese terms in brackets, as the pipeline
+            passes them).
         vocabulary: the corpus's Simplified keywords (a container), to tell
             a new topic from a follow-up; None skips that check.
 
@@ -87,18 +191,27 @@ def standalone_question(question: str, history: list[str] | None, vocabulary=Non
     """
     if not history or not needs_context(question, vocabulary):
         return question
+    script: Script = detect_script(question)
+    previous = re.sub(r"\s*[(（][^()（）]*[)）]$", "", history[-1])
+    swapped = swap_slot(question, previous)
+    if swapped:
+        neutral = to_simplified(question) == question == to_script(question, "zh-Hant")  # 那香港呢？: either script
+        return swapped if neutral or script in ("en", detect_script(previous)) else to_script(swapped, script)
     q_simplified = to_simplified(question).lower()
-    contrast = bool(_CONTRAST.search(to_simplified(question).strip()))
+    # a contrast replaces the previous question's entities only when it names one itself
+    # ("那香港呢？"); "那第二期呢？" keeps them (前海) and contrasts something else
+    contrast = bool(_CONTRAST.search(to_simplified(question).strip())) and any(
+        f in _ENTITY_TAGS for _, f in pseg.lcut(q_simplified) if f != "eng") or bool(
+        script == "en" and _NAME_EN.search(question))
     carried: list[str] = []
     for previous in reversed(history[-2:]):
-        for term in _terms(previous, drop_entities=contrast):
+        for term in _terms(previous, drop_entities=contrast, english=script == "en"):
             if term not in q_simplified and term not in carried:
                 carried.append(term)
         if not needs_context(previous):
             break  # the last self-contained question is context enough
     if not carried:
         return question
-    script: Script = detect_script(question)
     sep = " " if script == "en" else "，"
     context = sep.join(to_script(t, script) if script != "en" else t for t in carried)
     return f"{question} ({context})" if script == "en" else f"{question}（{context}）"
