@@ -3,7 +3,7 @@ planted prompt injection) or news prose?
 
 A logistic model over hashed character n-grams (1 to :data:`NGRAM_MAX`
 characters of the normalized text, hashed into :data:`N_FEATURES` buckets,
-counts L2-normalized per sentence), trained by eval/train_injection.py on
+presence L2-normalized per sentence, plus length indicators), trained by eval/train_injection.py on
 generated instruction-like sentences (notes to an AI, false "correct
 answers", always/never rules, reveal-your-prompt, ignore-the-rules, role,
 language and format changes; Simplified, Traditional and English) against
@@ -37,11 +37,12 @@ import numpy as np
 from rag.script import to_simplified
 
 MODEL_FILE = Path(__file__).with_name("injection_model.npz")
-#: Hash buckets (2**18): the coefficient vector's length. Chosen before
-#: training, not tuned: collisions are rare at ~10^5 distinct n-grams.
+#: Hash buckets (2**18). Chosen before training, not tuned; 262,042 of them
+#: carry a weight in the shipped model, so rare n-grams share buckets (a larger
+#: table would grow the 477 KiB model file).
 N_FEATURES = 1 << 18
-#: Longest character n-gram. 1-4 as the training brief set it
-#: (HashingVectorizer-style char n-grams).
+#: Longest character n-gram (1 to 4 characters, as scikit-learn's
+#: HashingVectorizer(analyzer="char", ngram_range=(1, 4)) would take; not tuned).
 NGRAM_MAX = 4
 #: Length features: one indicator per LENGTH_STEP characters of normalized
 #: text (the last bucket takes all longer ones), after the hashed buckets, so
