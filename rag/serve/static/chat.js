@@ -140,7 +140,7 @@
       wrap.addEventListener("wheel", away, {passive: true});
       wrap.addEventListener("touchmove", away, {passive: true});
       wrap.addEventListener("keydown", away);
-      wrap.addEventListener("pointerdown", (ev) => { if (ev.target === wrap) away(); });  // its scroll bar
+      wrap.addEventListener("pointerdown", away);  // its scroll bar, a sources block opened (retry/edit: see below)
       wrap.addEventListener("scroll", updateJump, {passive: true});
     }
     const row = latestQuestion(wrap);
@@ -150,7 +150,7 @@
     updateJump();
   };
   // asking (Ask, Enter, an example, retry, edit) follows the answer again
-  const asks = (t) => t.closest && t.closest("#ask, #examples, #chat button[aria-label='Retry'], #chat .edit-buttons button");
+  const asks = (t) => t.closest && t.closest("#ask, #examples, #chat button[aria-label='Retry'], #chat button[aria-label='Submit']");
   document.addEventListener("click", (ev) => { if (asks(ev.target)) follow = true; }, true);
   document.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && !ev.shiftKey && ev.target.closest && ev.target.closest("#question")) follow = true;
