@@ -96,6 +96,8 @@ def best_threshold(rows, score, max_false: float) -> float:
     """The threshold (refuse below it) with the most correct refusals at most
     ``max_false`` false refusals; ties: the lower threshold."""
     values = sorted({score(r) for r in rows})
+    if not values:  # no item of this group (--lang)
+        return float("-inf")
     candidates = [values[0] - 1e-6] + [(a + b) / 2 for a, b in zip(values, values[1:])] + [values[-1] + 1e-6]
     best, best_t = -1.0, candidates[0]
     for t in candidates:
@@ -157,6 +159,8 @@ def best_override_pair(rows, max_false: float) -> tuple[float, float]:
     ``max_false`` false ones (ties: fewer false refusals), over a grid of
     midpoints between the rows' reader scores."""
     values = sorted({r["reader"] for r in rows})
+    if not values:  # no item of this group (--lang)
+        return -50.0, 99.0
     grid = sorted({-50.0, 99.0, *((a + b) / 2 for a, b in zip(values, values[1:]))})
     best, pair = (-1.0, 1.0), (grid[0], grid[0])
     for override in grid:
@@ -216,6 +220,8 @@ def main() -> int:
 
     for group in ("zh", "en"):
         items = [r for r in an if _group(r) == group and r["sentences"]]
+        if not items:
+            continue
         for w in (0, 10, 20, 40, 80, 1000):
             hits = sum(answer_correct(max(r["sentences"], key=lambda x: (x[0] if x[0] is not None else NO_SPAN_SCORE) + w * x[1])[2],
                                       r["golds"][0], r["golds"][1:]) for r in items)

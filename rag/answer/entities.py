@@ -40,6 +40,7 @@ suffix (浙江 for 浙江省).
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 from rag.script import to_simplified
@@ -51,6 +52,11 @@ _HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
 _CAPITALISED = re.compile(r"\b([A-Z][A-Za-z]*(?:[ -][A-Z][A-Za-z]*)*)")
 #: Latin words of a Chinese question that are not names (units, common acronyms the articles spell in Chinese).
 _LATIN_COMMON = frozenset({"ai", "it", "ok", "vs", "app", "gdp", "cpu", "gpu", "ceo", "cto", "cfo", "ipo", "id", "pk"})
+
+
+def _normal(text: str) -> str:
+    """Simplified, NFKC (full-width brackets and letters as ASCII), no whitespace, lower case."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", to_simplified(text))).lower()
 
 
 @lru_cache(maxsize=1)
@@ -99,7 +105,7 @@ class CorpusNames:
     def __init__(self, texts: dict[str, str] | list[str], expander=None):
         if not isinstance(texts, dict):
             texts = {str(i): t for i, t in enumerate(texts)}
-        self.by_doc = {doc: re.sub(r"\s+", "", to_simplified(t)).lower() for doc, t in texts.items()}
+        self.by_doc = {doc: _normal(t) for doc, t in texts.items()}
         self.text = "\n".join(self.by_doc.values())
         self._texts = list(texts.values())
         self._expander = expander
@@ -124,7 +130,7 @@ class CorpusNames:
         one differing character when it has three or more (OCR), or without
         a place or organisation suffix."""
         text = self._scope(docs)
-        t = re.sub(r"\s+", "", to_simplified(term)).lower()
+        t = _normal(term)
         if not t or t in text:
             return True
         if len(t) >= 3 and _HAN_RUN.fullmatch(t):
@@ -170,7 +176,7 @@ class CorpusNames:
         out: list[str] = []
         for pattern, name, chinese in english_aliases():  # names with a known Chinese form
             if pattern.search(question):
-                if not any(c.lower() in text for c in chinese) and name not in out:
+                if not any(_normal(c) in text for c in chinese) and name not in out:
                     out.append(name)
                 question = pattern.sub(" ", question)
         for m in _CAPITALISED.finditer(question):
