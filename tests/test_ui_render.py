@@ -13,6 +13,7 @@ from rag.serve.render import (
     conversation_markdown,
     echo,
     escape_html,
+    feedback_values,
     follow_up_memory,
     passage_groups,
     render_answer,
@@ -22,6 +23,7 @@ from rag.serve.render import (
     render_sources,
     shelf_rows,
     sources_text,
+    turn_of_message,
 )
 
 HOSTILE = '<script>alert(1)</script><b>x</b><img src=x onerror=alert(2)> {{v}} ${w} `z`'
@@ -116,6 +118,19 @@ def test_chat_messages_escape_user_text_and_put_sources_under_each_answer():
     assert messages[3]["content"] == "(empty question)"
 
 
+def test_thumbs_and_message_positions_come_from_the_turns():
+    turns = [_turn(_answer(), "t1", rating="up"),
+             {"id": "t2", "question": "x", "kind": "error", "reply": "⚠", "memory": False, "rating": "down"},
+             {"id": "t3", "question": "y", "kind": "pending", "reply": "Searching the articles…"},
+             _turn(_answer(), "t4")]
+    # one bot bubble per turn (answer and sources are grouped): its saved thumb
+    assert feedback_values(turns) == ["Like", "Dislike", None, None]
+    messages, _ = chat_messages(turns)
+    owners = [turn_of_message(turns, i) for i in range(len(messages))]
+    assert owners == [0, 0, 0, 1, 1, 2, 2, 3, 3, 3]
+    assert turn_of_message(turns, len(messages)) is None and turn_of_message(turns, -1) is None
+
+
 def test_follow_up_memory_and_cited_spans_come_from_the_turns():
     turns = [_turn(_answer(question="甲？"), "t1"),
              {"id": "t2", "question": "x" * 3000, "kind": "error", "reply": "⚠ too long", "memory": False},
@@ -148,6 +163,11 @@ def test_shelf_rows_and_reader_view():
     # overlapping spans merge into one highlight with both labels; the out-of-range one is dropped
     assert html.count("<mark") == 1 and 'title="A1 [1] A2 [1]"' in html
     assert "2 cited spans highlighted" in html
+    # the reader scrolls to the first span of the latest answer that cites the article
+    html = render_article(_article(text="甲乙丙丁戊己庚辛壬癸" * 3), [(1, 3, "A1 [1]"), (12, 14, "A2 [1]"), (5, 7, "A2 [2]")])
+    assert html.count('class="rq-focus"') == 1
+    assert '<mark class="rq-focus" title="A2 [2]">己庚' in html
+    assert 'class="rq-focus"' not in render_article(_article(), [])
 
 
 def test_notice_and_echo():
