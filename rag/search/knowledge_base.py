@@ -265,19 +265,19 @@ def index_is_current(settings: IndexSettings | None = None) -> bool:
 def _read_only_view(index_dir: Path, reason: str, stored: dict | None, stale: list[str], articles: dict[str, Article],
                     embedder, rebuild: bool, allow_stale: bool, damage: str | None):
     """What an index that cannot be written answers from: its documents
-    that are unchanged (rag.ingest.indexing.unchanged_view), with a notice.
-    Returns ``(built, articles, notice)``.
+    that are unchanged, from its intact parts (rag.ingest.indexing.unchanged_view:
+    FAISS and BM25 rebuilt in memory), with a notice. Returns ``(built,
+    articles, notice)``.
 
     Raises:
-        IndexWriteError: it would have to be built, rebuilt or repaired.
+        IndexWriteError: it would have to be built or rebuilt, or (with
+            ``allow_stale`` False) updated or repaired.
     """
     where = f"the index at {shown(str(index_dir))} cannot be written ({reason})"
     if rebuild:
         raise IndexWriteError(f"cannot rebuild: {where}")
     if stored is None:
         raise IndexWriteError(f"no index to read, and none can be built: {where}; give --index-dir a writable folder")
-    if damage:
-        raise IndexWriteError(f"{where}, and it is damaged ({damage}); rebuild it where it can be written")
     other = [k for k in stale if k not in CORPUS_KEYS]
     if other:
         raise IndexWriteError(f"{where}, and it was built with another {', '.join(other)}; rebuild it where it can be written")
@@ -285,13 +285,14 @@ def _read_only_view(index_dir: Path, reason: str, stored: dict | None, stale: li
     unchanged = {doc: a for doc, a in articles.items() if old.get(doc) == document_fingerprint(a)}
     counts = (f"{sum(doc in old for doc in articles) - len(unchanged)} changed, {sum(doc not in old for doc in articles)} "
               f"added, {sum(doc not in articles for doc in old)} removed since it was built")
+    states = ([f"damaged ({damage})"] if damage else []) + ([f"out of date ({counts})"] if stale else [])
     if not allow_stale or not unchanged:
-        raise IndexWriteError(f"{where}, and it is out of date ({counts}); nothing was embedded")
+        raise IndexWriteError(f"{where}, and it is {' and '.join(states)}; nothing was embedded")
     try:
         built = unchanged_view(unchanged, embedder, index_dir, stored)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexWriteError(f"{where}, and it cannot be read ({exc})") from None
-    notice = (f"the index at {shown(str(index_dir))} is read-only and out of date ({counts}); answering from the "
+        raise IndexWriteError(f"{where}, and it cannot be read ({damage or exc})") from None
+    notice = (f"the index at {shown(str(index_dir))} is read-only and {' and '.join(states)}; answering from the "
               f"{len(unchanged)} document(s) it holds unchanged")
     log.warning("%s", notice)
     return built, unchanged, notice
@@ -366,11 +367,14 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
     if store is None and not stale and not rebuild:  # up to date: read without the lock
         loaded, damage = try_load(index_dir, stored, articles, embedder)
     reason = unwritable_reason(index_dir) if loaded is None else None
+    if reason is not None and store is not None:
+        raise IndexWriteError(f"--store milvus syncs its collection from the local index under a lock beside it, and "
+                              f"the index at {shown(str(index_dir))} cannot be written ({reason})")
     if reason is not None:
         built, articles, notice = _read_only_view(index_dir, reason, stored, stale, articles, embedder, rebuild,
                                                   allow_stale, damage)
-        loaded, manifest, update = (built.index, built.sentences, built.bm25, built.nodes), built.manifest, built.report
-        update.unchanged, stale = len(articles), []
+        loaded, manifest = (built.index, built.sentences, built.bm25, built.nodes), built.manifest
+        update, stale = BuildReport(unchanged=len(articles)), []  # nothing was built
     elif loaded is None:
         index_dir.parent.mkdir(parents=True, exist_ok=True)
         # One builder at a time per index folder (two `ragqa index --rebuild`, or

@@ -6,6 +6,7 @@ for consistency before it answers; and whether a build could replace it.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from llama_index.core import VectorStoreIndex
@@ -74,9 +75,11 @@ def _mount_points() -> set[str]:
     """The mount points of this process (Linux: /proc/self/mountinfo; elsewhere none)."""
     try:
         with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as f:
-            return {line.split()[4].replace("\\040", " ") for line in f if len(line.split()) > 4}
+            fields = [line.split() for line in f]
     except OSError:
         return set()
+    # the kernel writes space, tab, newline and backslash as octal escapes (\040...)
+    return {re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), f[4]) for f in fields if len(f) > 4}
 
 
 def unwritable_reason(index_dir: Path) -> str | None:
