@@ -54,7 +54,8 @@ def collect(golds: list[Path], reader: str, limit: int | None = None, english: s
     items = [i for gold in golds for i in load_gold(gold) if i.split == "dev" and (lang is None or i.lang == lang)]
     for item in items[:limit]:
         request = qa.prepare(item.question, item.history)
-        a = assess(request, qa.reader, threshold=float("-inf"), vetoes=(), english=english)
+        reader = qa.english_reader if request.script == "en" else qa.reader
+        a = assess(request, reader, threshold=float("-inf"), vetoes=(), english=english)
         ranked, ev = lexical_signals(request)
         lexical = lexical_answerability(ev, request.script) if ranked else -5.0
         sentence = ""

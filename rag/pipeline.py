@@ -58,7 +58,9 @@ class QAPipeline:
             (rag.answer.lexical.lexical_answerability). Small LLMs rarely refuse on
             their own (the offline 0.5B model answered 70% of the
             unanswerable gold items before the gate).
-        reader: the trained reader (rag.answer.reader) that finds the answer span,
+        reader: the trained reader (rag.answer.reader) that finds the answer span
+            ("default": embeddings/reader for Chinese questions and
+            embeddings/reader_en for English ones),
             reranks sentences and decides answerability for every backend:
             ``"default"`` loads the shipped weights, a path loads a folder
             holding ``reader.safetensors``, a :class:`rag.answer.reader.Reader` is
@@ -74,7 +76,7 @@ class QAPipeline:
     def __init__(self, kb: KnowledgeBase, retriever: str = DEFAULT_RETRIEVER, backend: str | AnswerBackend = DEFAULT_BACKEND,
                  k: int = TOP_K, fallback: bool = True, refusal_gate: bool = True, reader="default",
                  reader_dtype: str = "auto"):
-        from rag.answer.reader import Reader, load_reader
+        from rag.answer.reader import DEFAULT_ENGLISH_READER_DIR, Reader, load_reader
 
         self.kb = kb
         if reader is None or reader == "off":
@@ -84,6 +86,11 @@ class QAPipeline:
         else:
             cache_root = kb.settings.cache_dir if kb.settings else None
             self.reader = load_reader(None if reader == "default" else reader, dtype=reader_dtype, cache_root=cache_root)
+        # English questions get their own reader by default (rag.answer.reader.DEFAULT_ENGLISH_READER_DIR);
+        # a reader given by the caller reads every question
+        self.english_reader = self.reader
+        if reader == "default" and DEFAULT_ENGLISH_READER_DIR.is_dir():
+            self.english_reader = load_reader(DEFAULT_ENGLISH_READER_DIR, dtype=reader_dtype, cache_root=cache_root)
         self.fallback = fallback
         self.refusal_gate = refusal_gate
         self._extractive: AnswerBackend | None = None
@@ -143,13 +150,15 @@ class QAPipeline:
         """
         from rag.text import tokenize
 
-        for model in (self.kb.embedder, self.reader):
+        for model in (self.kb.embedder, self.reader, self.english_reader):
             if hasattr(model, "start_loading"):
                 model.start_loading()
         tokenize("人工智能")
         self.kb.embedder.get_query_embedding("人工智能")
         if self.reader is not None:
             self.reader.read("人工智能？", "人工智能。")
+        if self.english_reader is not None and self.english_reader is not self.reader:
+            self.english_reader.read("What is AI?", "人工智能。")
         if self.kb.store is None:
             self.kb.english_expander  # noqa: B018 - a cached property: built here
 
@@ -184,7 +193,7 @@ class QAPipeline:
         also stored in ``request.assessment`` for the backend."""
         if self.reader is None:
             return None
-        request.assessment = assess(request, self.reader)
+        request.assessment = assess(request, self.english_reader if request.script == "en" else self.reader)
         return request.assessment
 
     def short_answer(self, assessment: Assessment | None, citations: list[Citation], script: Script) -> dict | None:
