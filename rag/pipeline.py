@@ -59,8 +59,8 @@ class QAPipeline:
             their own (the offline 0.5B model answered 70% of the
             unanswerable gold items before the gate).
         reader: the trained reader (rag.answer.reader) that finds the answer span
-            ("default": embeddings/reader for Chinese questions and
-            embeddings/reader_en for English ones),
+            ("default": embeddings/reader; embeddings/reader_en for English
+            questions too when rag.answer.reader.ENGLISH_READER_DEFAULT),
             reranks sentences and decides answerability for every backend:
             ``"default"`` loads the shipped weights, a path loads a folder
             holding ``reader.safetensors``, a :class:`rag.answer.reader.Reader` is
@@ -76,7 +76,7 @@ class QAPipeline:
     def __init__(self, kb: KnowledgeBase, retriever: str = DEFAULT_RETRIEVER, backend: str | AnswerBackend = DEFAULT_BACKEND,
                  k: int = TOP_K, fallback: bool = True, refusal_gate: bool = True, reader="default",
                  reader_dtype: str = "auto"):
-        from rag.answer.reader import DEFAULT_ENGLISH_READER_DIR, Reader, load_reader
+        from rag.answer.reader import DEFAULT_ENGLISH_READER_DIR, ENGLISH_READER_DEFAULT, Reader, load_reader
 
         self.kb = kb
         if reader is None or reader == "off":
@@ -89,7 +89,7 @@ class QAPipeline:
         # English questions get their own reader by default (rag.answer.reader.DEFAULT_ENGLISH_READER_DIR);
         # a reader given by the caller reads every question
         self.english_reader = self.reader
-        if reader == "default" and DEFAULT_ENGLISH_READER_DIR.is_dir():
+        if reader == "default" and ENGLISH_READER_DEFAULT and DEFAULT_ENGLISH_READER_DIR.is_dir():
             self.english_reader = load_reader(DEFAULT_ENGLISH_READER_DIR, dtype=reader_dtype, cache_root=cache_root)
         self.fallback = fallback
         self.refusal_gate = refusal_gate
