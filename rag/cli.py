@@ -136,7 +136,7 @@ class _Parser(argparse.ArgumentParser):
 ASK_EXAMPLES = [
     ("深圳人工智能基金群的規模有多大？", []),
     ("那南沙呢？", ["深圳人工智能基金群的規模有多大？"]),
-    ("Who chaired the AI and robotics symposium in Guangdong?", []),
+    ("Who chaired the symposium on AI and robotics held in Guangdong on 18 February?", []),
 ]
 
 

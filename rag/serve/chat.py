@@ -101,11 +101,12 @@ class ServeError(OSError):
 
 TITLE = "Chinese news QA · 中文新聞問答"
 
-#: Example questions: Traditional, Simplified, Traditional, English.
+#: Example questions: Traditional, Simplified, Simplified, English; each is asked by
+#: tests/test_examples.py ("廣東省委書記黃坤明…要扶持哪些企業？" was answered wrongly and replaced).
 EXAMPLES = [
     "深圳人工智能基金群的規模有多大？",
     "南沙区对人工智能产业最高给予多少资金支持？",
-    "廣東省委書記黃坤明在座談會上提出要扶持哪些企業？",
+    "广东省人工智能与机器人产业发展座谈会由谁主持？",
     "Which companies founded the Bay Area AI industry innovation alliance?",
 ]
 
