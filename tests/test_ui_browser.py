@@ -268,8 +268,10 @@ def second_app(browser, app, default_backend: str, feedback_file: Path | None = 
     port = _free_port()
     app2 = ui.build_app(app.ragqa_pipeline, default_backend=default_backend, feedback_file=feedback_file)
     app2.queue(default_concurrency_limit=2)
+    # _frontend=False skips Gradio's start-up probe (five HEAD requests, 3 s each), which fails on a machine
+    # this busy and leaves the server running; open_app below checks the page instead.
     app2.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, share=False,
-                **ui.LAUNCH_ASSETS)
+                _frontend=False, **ui.LAUNCH_ASSETS)
     context = browser.new_context(viewport=DESKTOP)
     try:
         page = context.new_page()

@@ -115,8 +115,10 @@ def chat_app(browser, app, default_backend: str, size: str):  # noqa: F811
     port = _free_port()
     app2 = ui.build_app(app.ragqa_pipeline, default_backend=default_backend)
     app2.queue(default_concurrency_limit=2)
+    # _frontend=False skips Gradio's start-up probe (five HEAD requests, 3 s each), which fails on a machine
+    # this busy and leaves the server running; open_app below checks the page instead.
     app2.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, share=False,
-                **ui.LAUNCH_ASSETS)
+                _frontend=False, **ui.LAUNCH_ASSETS)
     context = browser.new_context(**SIZES[size], locale="zh-HK")
     try:
         page = context.new_page()
@@ -417,6 +419,8 @@ def test_the_chosen_backend_is_remembered(server, browser, test_backends, size):
     with chat_app(browser, app, "extractive", size) as page:
         backend_choice(page, MarkupBackend.name).click()
         expect(page.locator("#ask")).to_have_text("Ask", timeout=ANSWER_TIMEOUT_MS)
+        page.wait_for_function(f"() => localStorage.getItem('{ui.BACKEND_STORAGE_KEY}') !== null",
+                               timeout=ANSWER_TIMEOUT_MS)  # kept by the browser (encrypted)
         page.reload()
         expect(page.locator("#question textarea")).to_be_visible(timeout=30_000)
         expect(page.locator("#backend input:checked")).to_have_value(MarkupBackend.name, timeout=ANSWER_TIMEOUT_MS)
