@@ -264,7 +264,9 @@ GATE = {
     "answer_accuracy": 0.85,
     "citation_precision": 0.88,
     "short_answer_f1": 0.72,
-    "correct_refusal": 0.69,
+    # 41 of 58 measured; "one more miss still passes" is 40 of 58 = 0.6897, which the
+    # rounded floor 0.69 did not admit: the floor is the count it stands for
+    "correct_refusal": 40 / 58,
 }
 GATE_MAX = {"false_refusal": 0.036}
 #: GATE_CALIBRATION: the calibration batch q291-q360 (70 dev items written in
