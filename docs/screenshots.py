@@ -74,6 +74,7 @@ def desktop_shots(browser, url: str) -> None:
     page.wait_for_timeout(300)
     page.screenshot(path=str(OUT / "ui-desktop.png"))
 
+    ask(page, PLATFORMS_Q, len(QUESTIONS) + 1)  # three answers: the first is far above the latest
     page.evaluate("""() => { const w = document.querySelector('#chat .bubble-wrap');
         w.dispatchEvent(new WheelEvent('wheel', {deltaY: -3000, bubbles: true})); w.scrollTop = 0; }""")
     expect(page.locator("#jump-latest")).to_be_visible()
@@ -109,6 +110,7 @@ def phone_shots(browser, url: str) -> None:
     page.screenshot(path=str(OUT / "ui-phone.png"))
 
     page.locator("#new-conversation").click()
+    expect(page.locator("#chat .rq-answer")).to_have_count(0)
     ask(page, QUESTIONS[0], 1)
     page.evaluate("window.scrollTo(0, 0)")
     page.locator(".sidebar button[aria-label='Toggle Sidebar']").click()

@@ -368,8 +368,9 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
                     )
                     send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
                     stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, elem_id="stop", visible=False)
-                hint = gr.HTML("", elem_id="question-hint", visible="hidden", padding=False)
-                gr.HTML(_counter_html(), elem_id="question-count", padding=False)
+                with gr.Column(elem_id="question-foot"):
+                    gr.HTML(_counter_html(), elem_id="question-count", padding=False)
+                    hint = gr.HTML("", elem_id="question-hint", visible="hidden", padding=False)
                 # Buttons, not gr.Examples: Gradio 6.31 cuts an example (and an example label) to 60
                 # characters and "...", so the English example was never shown whole.
                 with gr.Column(elem_id="examples"):

@@ -97,7 +97,8 @@
     return rows.length ? rows[rows.length - 1] : null;
   };
   const toQuestion = (wrap, row) => {
-    const top = row.getBoundingClientRect().top - wrap.getBoundingClientRect().top + wrap.scrollTop - 8;
+    // 40 px below the top: clear of the chat's own buttons (trash, copy) in its top right corner
+    const top = row.getBoundingClientRect().top - wrap.getBoundingClientRect().top + wrap.scrollTop - 40;
     const target = Math.max(0, Math.min(top, wrap.scrollHeight - wrap.clientHeight));
     if (Math.abs(wrap.scrollTop - target) > 2) wrap.scrollTop = target;
   };
