@@ -13,7 +13,7 @@ phone's first screen. The server, browser and test backends are those of
 tests/test_ui_browser.py.
 """
 
-from __future__ import annotations
+from __future__ import annotations  # noqa: I001 - playwright comes after the skip checks of tests.test_ui_browser
 
 import re
 import threading
