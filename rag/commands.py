@@ -165,7 +165,7 @@ def _print_answer(ans) -> None:
     if ans.standalone_question != ans.question:
         print(f"\n(searched for: {ans.standalone_question})")
     if ans.citations:
-        print("\nSources:")
+        print("\nClosest passage (it does not answer the question):" if ans.refused else "\nSources:")
         for c in ans.citations:
             print(shown(c.source_line()))  # a file name may hold a newline or undecodable bytes
             print(f"    「{c.quote}」")

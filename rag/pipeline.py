@@ -20,6 +20,7 @@ from rag.answer.backends import (
     AnswerBackend,
     AnswerRequest,
     BackendError,
+    Claim,
     Draft,
     best_matching_sentence,
     fallback_notice,
@@ -35,6 +36,9 @@ from rag.text import clean_question
 
 #: The backend that answers when the chosen one fails (the default: no LLM, always available).
 FALLBACK_BACKEND = DEFAULT_BACKEND
+#: Before the quoted closest statement of a near-miss refusal
+#: (rag.answer.answerability.closest_statement), after the refusal itself.
+CLOSEST_LEAD = {"zh-Hans": "文章提到的是：", "zh-Hant": "文章提到的是：", "en": "What they do say: "}
 
 
 def _ms(t0: float) -> float:
@@ -313,6 +317,12 @@ class QAPipeline:
             draft = gate or self._fallback_backend().answer(request)
         if draft is None or draft.refused or not draft.claims:
             text, citations, refused = REFUSAL[script], [], True
+            closest = assessment.closest if assessment is not None and draft is not None and draft.refused else None
+            if closest is not None:  # a near miss: what the articles do say, quoted and cited
+                quote = to_script(self.kb.articles[closest.doc].repaired.text[closest.span[0]:closest.span[1]], script)
+                shown, citations = self.cite(Draft(claims=[Claim(quote.strip(), [(closest.passage_index, closest.span)])]),
+                                             passages, script)
+                text = f"{text} {CLOSEST_LEAD[script]}{shown}"
         else:
             text, citations = self.cite(draft, passages, script)
             refused = False

@@ -84,7 +84,9 @@ class Answer:
             follow-ups rewritten from the history).
         answer: text with ``[n]`` markers, in the question's script.
         refused: True when the articles do not answer the question.
-        citations: cited spans, numbered as in ``answer``.
+        citations: cited spans, numbered as in ``answer``. A refusal cites
+            only a near miss's closest statement (what the articles do say
+            about the question's topic: it does not answer the question).
         script: ``"zh-Hans"``, ``"zh-Hant"`` or ``"en"``.
         backend: the answer backend that produced it.
         notice: a one-line message for the reader (e.g. a backend fell back).

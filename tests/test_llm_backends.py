@@ -190,6 +190,37 @@ def test_citations_the_sources_do_not_support_are_dropped(kb, pipeline):
     assert text.endswith("月球上有十個機器人工廠。[?]") and len(citations) == 1
 
 
+@pytest.mark.parametrize("sentence, verdict", [
+    ("The first phase of the Qianhai centre delivers 500P (FP16) of computing power. [1]", "supported"),
+    ("500P (FP16). [1]", "supported"),
+    ("The first phase of the Qianhai centre delivers 900P of computing power. [1]", "dropped"),  # a figure no source states
+    ("The first phase of the Nansha centre delivers 500P (FP16) of computing power. [1]", "unsupported"),  # another place
+    ("It is in Qianhai. [1]", "unsupported"),  # only the question's own name: nothing checkable
+])
+def test_an_english_answer_is_verified_by_its_numbers_and_names(kb, pipeline, sentence, verdict):
+    """An English sentence stating the Chinese source's numbers and naming its
+    names (Qianhai -> 前海 by pinyin) is supported; cosine alone marked the
+    correct "500P (FP16)." [?] (its e5 cosine with the source sentence is
+    below MIN_CROSSLINGUAL_COSINE)."""
+    question = "What is the computing power of the first phase of the Qianhai AI computing centre?"
+    passages = [p for p in pipeline.prepare(question).passages if "500P" in p.text][:1]
+    assert passages, "retrieval lost the source sentence"
+    claims = VerifyOnly().verify(sentence, AnswerRequest(question, "en", passages, kb)).claims
+    if verdict == "dropped":
+        assert claims == []
+    else:
+        assert len(claims) == 1 and claims[0].unsupported is (verdict == "unsupported")
+
+
+def test_names_of_an_english_sentence_map_to_the_corpus(kb):
+    from rag.answer.backends.generative import anchors_match, english_names
+
+    names = english_names("Huang Kunming chaired it, and UBTech spoke.", kb.english_expander)
+    assert any("黄坤明" in forms for forms in names) and any("优必选" in forms for forms in names)
+    assert anchors_match(names, "廣東省委書記黃坤明主持召開座談會，優必選發言。")
+    assert not anchors_match(names, "廣東省委書記黃坤明主持召開座談會。")
+
+
 def test_markers_are_parsed_in_their_usual_shapes():
     assert split_claims("甲。[1]乙[2]。丙【3】。丁。[1, 2]") == [("甲。", [1]), ("乙。", [2]), ("丙。", [3]), ("丁。", [1, 2])]
 

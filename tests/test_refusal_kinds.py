@@ -66,3 +66,29 @@ def test_pipeline_refuses_an_unsupported_premise(pipeline):
 def test_pipeline_still_answers_with_names_present(pipeline):
     ans = pipeline.ask("深圳人工智能基金群的規模有多大？")
     assert not ans.refused and "1000億元" in ans.answer
+
+
+def test_a_near_miss_says_what_the_articles_do_give(pipeline):
+    """The articles give the computing centre's phase-one figure (一期工程算力500P), not
+    phase two's: the refusal says why and quotes, with a citation into the original
+    file, what they do say."""
+    ans = pipeline.ask("前海深港人工智能算力中心二期工程的算力是多少？")
+    assert ans.refused and "二期" in ans.refusal_reason
+    assert len(ans.citations) == 1 and ans.answer.endswith("[1]") and "500P" in ans.answer
+    c = ans.citations[0]
+    original = (CORPUS / c.doc).read_text(encoding="utf-8")
+    assert original[c.start:c.end] == c.text and "一期工程算力500P" in c.text
+
+
+def test_a_near_miss_without_a_missing_term_is_named_as_one(pipeline):
+    """Every word of the question is in the articles, but not the answer: the
+    reason names the kind and the topic words the quoted sentence shares."""
+    from rag.answer.answerability import refusal_message
+
+    assert refusal_message("zh-Hant", near=["前海"]).startswith("相近但不相符：文章提到「前海」")
+    assert "near miss" in refusal_message("en", near=["前海"])
+
+
+def test_a_missing_entity_refusal_quotes_nothing(pipeline):
+    ans = pipeline.ask("小米的CyberOne人形机器人全身有多少个自由度？")
+    assert ans.refused and not ans.citations and "[1]" not in ans.answer

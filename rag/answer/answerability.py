@@ -132,6 +132,14 @@ class Assessment:
         span_text: the span in the article's own script.
         sentences: every read sentence, best first (the reranker).
         reason: why it refuses, in the reader's script ("" when answerable).
+        closest: for a refusal whose question's topic the passages do
+            mention (a near miss), the best-ranked read sentence that names
+            a keyword of the question: what the articles do say, shown and
+            cited with the refusal (:func:`closest_statement`); None
+            otherwise (answerable, a missing entity or premise, a contrast
+            follow-up, or no such sentence).
+        closest_terms: the question's topic words (Simplified) that
+            ``closest`` names.
     """
 
     answerable: bool
@@ -141,6 +149,8 @@ class Assessment:
     span_text: str = ""
     sentences: list[ScoredSentence] = field(default_factory=list)
     reason: str = ""
+    closest: ScoredSentence | None = None
+    closest_terms: list[str] = field(default_factory=list)  # the question's topic words it names
 
     @property
     def best_sentence(self) -> ScoredSentence | None:
@@ -243,13 +253,15 @@ def unsupported(request: AnswerRequest) -> list[str]:
 
 
 def refusal_message(script: str, focus: tuple[str, ...] = (), unseen: list[str] | None = None,
-                    missing: list[str] | None = None, premise: list[str] | None = None) -> str:
+                    missing: list[str] | None = None, premise: list[str] | None = None,
+                    near: list[str] | None = None) -> str:
     """Why the reader refused, in the reader's script, naming the kind:
     a missing entity (``missing``: names the articles never mention), an
     unsupported premise (``premise``: events the passages never state), a
     missing term (``unseen``: named first, so that a reader who paraphrased
-    can ask again in the articles' words, "文章沒有出現「耗電量」。"), or no
-    answer found."""
+    can ask again in the articles' words, "文章沒有出現「耗電量」。"), a near
+    miss (``near``: the question's topic words that the closest sentence,
+    cited with the refusal, does name), or no answer found."""
     if missing or premise:
         if missing:
             en = f"The articles never mention {', '.join(missing)}, so they cannot answer this."
@@ -265,6 +277,10 @@ def refusal_message(script: str, focus: tuple[str, ...] = (), unseen: list[str] 
     if focus:
         en = f"The passages found do not mention {'、'.join(focus)}."
         zh = f"找到的段落没有提到“{'、'.join(focus)}”。"
+    elif near:
+        en = (f"A near miss: the articles mention {', '.join(near)}, but not what is asked; "
+              "what they do say is quoted and cited.")
+        zh = f"相近但不相符：文章提到“{'”“'.join(near)}”，但没有给出所问的内容；下面引用的是文章实际说的。"
     else:
         en = "The closest passages do not state what is asked (the reader found no answer in them)."
         zh = "最相关的段落没有给出所问的内容（阅读器在其中找不到答案）。"
@@ -373,7 +389,74 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
         if set(fired_penalties(evidence)) & set(vetoes) and out.score < override_for(request.script):
             out.answerable = False
             out.reason = refusal_reason(evidence, request.script)
+            out.closest = closest_statement(request, out)
             return out
     if not out.answerable:
-        out.reason = refusal_message(request.script, unseen=evidence.unseen_terms)
+        out.closest = closest_statement(request, out)
+        near = [] if out.closest is None or evidence.unseen_terms else out.closest_terms
+        out.reason = refusal_message(request.script, unseen=evidence.unseen_terms, near=near)
     return out
+
+
+#: How many of the best-ranked read sentences :func:`closest_statement` looks at.
+NEAR_MISS_SCAN = 5
+#: The share of the question's topic words a sentence must name to be quoted
+#: as a near miss's closest statement: at half, a question about something
+#: else that shares one word with the articles ("明天香港會下雨嗎？": 香港 of
+#: 明天, 香港, 下雨) quotes nothing. Chosen as the simple majority rule, then
+#: checked on the dev items (docs/evaluation.md, "Near misses").
+NEAR_MISS_SHARE = 0.5
+
+
+def topic_terms(request: AnswerRequest) -> tuple[list[str], int]:
+    """The question's own topic words that the corpus has, Simplified, and
+    how many topic words it has in all. A Chinese question's topic words are
+    its jieba keywords of two or more characters (rag.text.keywords); an
+    English one's are the Chinese terms it names (aliases, pinyin names,
+    CC-CEDICT glosses: rag.answer.crosslingual), plus, in the count, its
+    words the corpus has no translation of. Words carried over from earlier
+    turns do not count (``request.asked``)."""
+    from rag.text import keywords
+
+    asked = request.asked or request.question
+    kb = request.kb
+    if request.script == "en":
+        found = [to_simplified(t) for t in kb.english_expander.expand(asked)]
+        return found, len(found) + len(kb.english_expander.unmatched(asked))
+    words = [t for t in keywords(asked) if len(t) >= 2]
+    # jieba's search mode also yields the parts of a long word (人工智能: 人工, 智能): count whole words only
+    whole = [t for t in words if not any(t != w and t in w for w in words)]
+    return [t for t in whole if t in kb.keyword_idf], len(whole)
+
+
+def closest_statement(request: AnswerRequest, assessment: Assessment) -> ScoredSentence | None:
+    """For a refusal: the best-ranked of the first NEAR_MISS_SCAN read
+    sentences that names at least NEAR_MISS_SHARE of the question's topic
+    words (:func:`topic_terms`), so that the refusal can say what the
+    articles do give ("the articles give phase one's figure, not phase
+    two's") and cite it. The words it names are left in
+    ``assessment.closest_terms``.
+
+    Returns:
+        The sentence, or None when none names enough of them.
+    """
+    terms, total = topic_terms(request)
+    assessment.closest_terms = []
+    if not terms or not total:
+        return None
+    kb = request.kb
+    for c in assessment.sentences[:NEAR_MISS_SCAN]:
+        text = to_simplified(kb.articles[c.doc].repaired.text[c.span[0]:c.span[1]]).lower()
+        named = [t for t in terms if t.lower() in text]
+        if named and len(named) >= NEAR_MISS_SHARE * total:
+            assessment.closest_terms = named
+            return c
+    return None
+    kb = request.kb
+    for c in assessment.sentences[:NEAR_MISS_SCAN]:
+        text = to_simplified(kb.articles[c.doc].repaired.text[c.span[0]:c.span[1]]).lower()
+        named = [t for t in terms if t.lower() in text]
+        if named:
+            assessment.closest_terms = named
+            return c
+    return None

@@ -52,7 +52,8 @@ def evaluate(system, items: list[GoldItem], config: dict, judge_llm=None) -> dic
         ev = [normalize(e) for e in item.evidence]
         relevance = [is_relevant(p.text, item.evidence) for p in deep]
         n_relevant = sum(any(e and e in c for e in ev) for c in chunks_norm)
-        cited = [is_relevant(c.passage, item.evidence) for c in ans.citations] if item.answerable else []
+        # a refusal's citation (a near miss's closest passage) supports no answer: not counted
+        cited = [is_relevant(c.passage, item.evidence) for c in ans.citations] if item.answerable and not ans.refused else []
         results.append(
             ItemResult(
                 item=item,

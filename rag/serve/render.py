@@ -157,6 +157,8 @@ def render_card(group: list[Citation], turn_id: str = "t") -> str:
 
 def sources_title(answer: Answer) -> str:
     """The title of an answer's sources block ("Sources · 2 passages")."""
+    if answer.refused and answer.citations:
+        return "Sources · none answer it; the closest passage"
     if answer.refused or not answer.citations:
         return "Sources · none support an answer"
     k = len(passage_groups(answer.citations))
@@ -168,14 +170,18 @@ def sources_text(answer: Answer) -> str:
     per citation its source line and the quoted span, as ``ragqa ask`` and
     the HTTP API print them."""
     if answer.refused or not answer.citations:
-        return "No source in the articles supports an answer." + (f" ({answer.refusal_reason})" if answer.refusal_reason else "")
+        refusal = "No source in the articles supports an answer." + (f" ({answer.refusal_reason})" if answer.refusal_reason else "")
+        if not answer.citations:
+            return refusal
+        return refusal + "\nThe closest passage:\n" + "\n".join(f"{c.source_line()}\n「{c.quote}」" for c in answer.citations)
     return "\n".join(f"{c.source_line()}\n「{c.quote}」" for c in answer.citations)
 
 
 def render_sources(answer: Answer, turn_id: str = "t") -> str:
     """The sources block under ``answer``: "Searched for: …" when retrieval
     used a rewritten question; a card per passage (:func:`render_card`), or,
-    for a refusal, a line saying no source supports an answer and why; the
+    for a refusal, a line saying no source supports an answer and why (and
+    a near miss's closest passage, as a card); the
     backend and timings; and a hidden plain-text copy (:func:`sources_text`)
     that the UI's copy button uses.
 
@@ -190,6 +196,9 @@ def render_sources(answer: Answer, turn_id: str = "t") -> str:
                      "(沒有文章支持這個問題的答案).</div>")
         if answer.refusal_reason:
             parts.append(f'<div class="rq-note rq-reason">Why: {escape_html(answer.refusal_reason)}</div>')
+        if answer.citations:  # a near miss: the closest passage, which does not answer it
+            parts.append('<div class="rq-note rq-closest">The closest passage (it does not answer the question):</div>')
+            parts.extend(render_card(g, turn_id) for g in passage_groups(answer.citations))
     else:
         parts.extend(render_card(g, turn_id) for g in passage_groups(answer.citations))
     t = answer.timings_ms or {}

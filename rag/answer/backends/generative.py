@@ -13,8 +13,11 @@ Citation verification: a marker ``[n]`` after an answer sentence is kept only
 when passage n contains a sentence sharing at least MIN_OVERLAP of the answer
 sentence's character bigrams (Simplified, letters and digits only) and every
 number the answer sentence states; for English answers, which share no
-characters with Chinese sources, the test is an e5 cosine of at least
-MIN_CROSSLINGUAL_COSINE between answer and source sentence (plus the numbers). A
+characters with Chinese sources, a source sentence supports an answer
+sentence when it states the answer's numbers and names the answer's names
+(English and pinyin names mapped to the corpus's Chinese forms), one of them
+at least not the question's own (CROSSLINGUAL_ANCHORS), or reaches an e5
+cosine of MIN_CROSSLINGUAL_COSINE with it (plus the numbers). A
 sentence with no marker that holds up (small models often forget them) is
 cited to the passage that best supports it, if one reaches MIN_OVERLAP; a
 sentence still without a verified citation is dropped when it states a number
@@ -52,7 +55,7 @@ from rag.answer.backends.base import (
 )
 from rag.answer.injection import blank_instructions
 from rag.ingest.chunking import sentence_spans
-from rag.script import Script, to_script
+from rag.script import Script, to_script, to_simplified
 
 #: Share of an answer sentence's character bigrams that a source sentence
 #: must contain for its citation to stand.
@@ -60,6 +63,14 @@ MIN_OVERLAP = 0.3
 #: English answers share no characters with Chinese sources: there a source
 #: sentence must reach this e5 cosine with the answer sentence instead.
 MIN_CROSSLINGUAL_COSINE = 0.86
+#: An English answer sentence is also supported by a source sentence that
+#: states all its numbers and names all its names (:func:`english_names`),
+#: when it states a number or a name its question does not (one that only
+#: repeats the question's names asserts nothing checkable): a cosine
+#: between a short English sentence and a long Chinese one is often low even
+#: when both say the same ("500P (FP16)."). Measured with
+#: eval/crosslingual_support.py on the English dev items (docs/backends.md).
+CROSSLINGUAL_ANCHORS = True
 MAX_NEW_TOKENS = 384
 #: Seconds a generative answer may take: to its first token, and in all.
 #: Past either, the answer falls back to the extractive one with a notice.
@@ -162,6 +173,36 @@ def _echoes_rules(sentence: str, script: Script) -> bool:
     """Whether ``sentence`` copies a sentence of the system prompt's rules."""
     rules = _SYSTEM[script].format(refusal=REFUSAL[script])
     return best_matching_sentence(sentence, rules, 0)[0] >= ECHO_OVERLAP
+
+
+#: A capitalised word or run of them ("Huang Kunming", "Qianhai", "UBTech").
+_NAME = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:[ -][A-Z][A-Za-z0-9]*)*")
+
+
+def english_names(sentence: str, expander) -> list[tuple[str, ...]]:
+    """The names an English sentence uses that the corpus has Chinese forms
+    of, each as its Simplified forms (rag.answer.crosslingual.EnglishExpander:
+    aliases.tsv, then pinyin spellings); names the expander cannot place
+    ("According", "FP16") are left out.
+
+    Returns:
+        One tuple of Simplified corpus strings per placed name, in order.
+    """
+    out: list[tuple[str, ...]] = []
+    if expander is None:
+        return out
+    for m in _NAME.finditer(sentence):
+        forms = tuple(dict.fromkeys(expander.aliases(m.group(0)) + expander.names(m.group(0))))
+        if forms and forms not in out:
+            out.append(forms)
+    return out
+
+
+def anchors_match(names: list[tuple[str, ...]], source: str) -> bool:
+    """Every placed name of an English sentence (:func:`english_names`) has
+    a form in ``source`` (any script)."""
+    simplified = to_simplified(source)
+    return all(any(f in simplified for f in forms) for forms in names)
 
 
 def _foreign_numbers(sentence: str, request: AnswerRequest) -> list[str]:
@@ -315,7 +356,9 @@ class GenerativeBackend(AnswerBackend):
         if request.script != "en":
             share, span = best_matching_sentence(sentence, blank_instructions(passage.text), passage.clean_start)
             return share / self.min_overlap, span
-        # English: e5 cosine against the passage's sentences (sentence table)
+        # English: the passage's sentences (sentence table) that state every number of the answer sentence;
+        # among them, one that also names each name it names is support (CROSSLINGUAL_ANCHORS), else the
+        # best e5 cosine must reach MIN_CROSSLINGUAL_COSINE
         import numpy as np
 
         kb = request.kb
@@ -325,6 +368,16 @@ class GenerativeBackend(AnswerBackend):
         rows = [r for r in rows if numbers <= set(NUMBER.findall(text[kb.sentences.spans[r, 0]:kb.sentences.spans[r, 1]]))]
         if not rows:
             return 0.0, (passage.clean_start, passage.clean_end)
+        if CROSSLINGUAL_ANCHORS:
+            names = english_names(sentence, kb.english_expander)
+            asked = request.asked or request.question
+            # an answer that only repeats the question's own numbers and names asserts nothing checkable
+            new = (numbers - set(NUMBER.findall(asked))) or [n for n in names if n not in english_names(asked, kb.english_expander)]
+            if new:
+                for r in rows:
+                    s, e = (int(x) for x in kb.sentences.spans[r])
+                    if anchors_match(names, text[s:e]):
+                        return 1.0, (s, e)
         q = np.asarray(kb.embedder.get_query_embedding(sentence), dtype=np.float32)
         cos = kb.sentences.vectors_for(rows) @ q
         best = int(np.argmax(cos))
