@@ -92,3 +92,15 @@ def test_a_near_miss_without_a_missing_term_is_named_as_one(pipeline):
 def test_a_missing_entity_refusal_quotes_nothing(pipeline):
     ans = pipeline.ask("小米的CyberOne人形机器人全身有多少个自由度？")
     assert ans.refused and not ans.citations and "[1]" not in ans.answer
+
+
+def test_a_figure_the_passages_never_state_is_an_unsupported_premise(pipeline):
+    from rag.answer.premise import unstated_figures
+
+    assert unstated_figures("深圳为何把基金群从1000亿元缩减到500亿元？", ["形成规模1000亿元的人工智能基金群"]) == ["500"]
+    assert unstated_figures("2024年南沙人工智能相关产业规模约达多少？", ["2024年，南沙人工智能相关产业规模约达100亿元"]) == []
+    assert unstated_figures("第2天呢？", ["第一天"]) == []  # one digit: too common to be a premise
+    ans = pipeline.ask("广州地铁18号线全长多少公里？")
+    assert ans.refused and "18" in ans.refusal_reason
+    ans = pipeline.ask("2024年南沙人工智能相关产业规模约达多少？")
+    assert not ans.refused

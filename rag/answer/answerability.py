@@ -65,7 +65,9 @@ LEXICAL_VETOES: tuple[str, ...] = ("focus", "unseen", "title", "untyped", "keywo
 MISSING_ENTITY_VETO = True
 #: Refuse a why- or change-of-state question whose predicate the retrieved
 #: passages never state (rag.answer.premise): on the same items it fires on
-#: 16 unanswerable and no answerable question.
+#: 16 unanswerable and no answerable question; and one that states a figure
+#: no retrieved passage states (rag.answer.premise.unstated_figures: 5 more
+#: unanswerable, no answerable).
 PREMISE_VETO = True
 #: How the reader reads an English question (:func:`reader_question`):
 #: "terms", "mixed" or "english". eval/tune_reader.py --lang en on the 100
@@ -245,11 +247,12 @@ def missing_entities(request: AnswerRequest) -> list[str]:
 
 
 def unsupported(request: AnswerRequest) -> list[str]:
-    """The question's presupposed events that its retrieved passages never
-    state (rag.answer.premise)."""
-    from rag.answer.premise import unsupported_premise
+    """The question's presupposed events and stated figures that its
+    retrieved passages never state (rag.answer.premise)."""
+    from rag.answer.premise import unstated_figures, unsupported_premise
 
-    return unsupported_premise(request.asked or request.question, [p.text for p in request.passages])
+    asked, passages = request.asked or request.question, [p.text for p in request.passages]
+    return unsupported_premise(asked, passages) + unstated_figures(asked, passages)
 
 
 def refusal_message(script: str, focus: tuple[str, ...] = (), unseen: list[str] | None = None,

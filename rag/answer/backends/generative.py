@@ -179,21 +179,34 @@ def _echoes_rules(sentence: str, script: Script) -> bool:
 _NAME = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:[ -][A-Z][A-Za-z0-9]*)*")
 
 
+#: A run of Chinese characters that an English answer copies from its source ("呂江波").
+_HAN_RUN = re.compile(r"[\u3400-\u9fff]{2,}")
+
+
 def english_names(sentence: str, expander) -> list[tuple[str, ...]]:
-    """The names an English sentence uses that the corpus has Chinese forms
-    of, each as its Simplified forms (rag.answer.crosslingual.EnglishExpander:
-    aliases.tsv, then pinyin spellings); names the expander cannot place
-    ("According", "FP16") are left out.
+    """The names an English sentence uses that the corpus has, each as its
+    Simplified forms: English and pinyin names the expander places
+    (rag.answer.crosslingual.EnglishExpander: aliases.tsv, then pinyin
+    spellings), Latin-script names the articles themselves write
+    ("MindSpore", "HKGAI"), and Chinese words copied into the sentence
+    ("呂江波"); names the corpus lacks ("According", "FP16" when absent) are
+    left out.
 
     Returns:
-        One tuple of Simplified corpus strings per placed name, in order.
+        One tuple of Simplified corpus strings per name, in order.
     """
     out: list[tuple[str, ...]] = []
     if expander is None:
         return out
     for m in _NAME.finditer(sentence):
         forms = tuple(dict.fromkeys(expander.aliases(m.group(0)) + expander.names(m.group(0))))
+        if not forms and len(m.group(0)) >= 3 and m.group(0).lower() in expander.text.lower():
+            forms = (m.group(0).lower(),)
         if forms and forms not in out:
+            out.append(forms)
+    for run in _HAN_RUN.findall(sentence):
+        forms = (to_simplified(run),)
+        if forms[0] in expander.text and forms not in out:
             out.append(forms)
     return out
 
@@ -201,7 +214,7 @@ def english_names(sentence: str, expander) -> list[tuple[str, ...]]:
 def anchors_match(names: list[tuple[str, ...]], source: str) -> bool:
     """Every placed name of an English sentence (:func:`english_names`) has
     a form in ``source`` (any script)."""
-    simplified = to_simplified(source)
+    simplified = to_simplified(source).lower()
     return all(any(f in simplified for f in forms) for forms in names)
 
 
