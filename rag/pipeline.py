@@ -188,7 +188,8 @@ class QAPipeline:
         question, the reader's script, the retrieved passages and, for a
         contrast follow-up, the terms the answer must mention."""
         standalone = self.standalone(question, history)
-        focus = tuple(focus_terms(question)) if standalone != question else ()
+        english = detect_script(question) == "en"
+        focus = tuple(focus_terms(question, self.kb.english_expander if english else None)) if standalone != question else ()
         return AnswerRequest(question=standalone, script=detect_script(question), passages=self.retrieve(standalone, k),
                              kb=self.kb, focus=focus, asked=question)
 

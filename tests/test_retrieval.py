@@ -79,7 +79,9 @@ def test_a_contrast_follow_up_is_answered_about_what_it_asks(pipeline):
     shanghai = pipeline.ask("那上海呢？", history=history)
     assert shanghai.refused and not shanghai.citations
     assert focus_terms("那上海呢？") == ["上海"] and focus_terms("上海的基金有多大？") == []
-    assert focus_terms("What about Shanghai?") == []
+    assert focus_terms("What about Shanghai?") == []  # no name the articles have
+    assert focus_terms("What about the second stage?") == ["第二", "二期"]  # how the articles write ordinals
+    assert focus_terms("What about phase three?") == ["第三", "三期"]
 
 
 def test_contrast_follow_up_drops_the_previous_entities():

@@ -257,14 +257,16 @@ def unsupported(request: AnswerRequest) -> list[str]:
 
 def refusal_message(script: str, focus: tuple[str, ...] = (), unseen: list[str] | None = None,
                     missing: list[str] | None = None, premise: list[str] | None = None,
-                    near: list[str] | None = None) -> str:
+                    near: list[str] | None = None, focus_named: bool = False) -> str:
     """Why the reader refused, in the reader's script, naming the kind:
     a missing entity (``missing``: names the articles never mention), an
     unsupported premise (``premise``: events the passages never state), a
     missing term (``unseen``: named first, so that a reader who paraphrased
     can ask again in the articles' words, "文章沒有出現「耗電量」。"), a near
     miss (``near``: the question's topic words that the closest sentence,
-    cited with the refusal, does name), or no answer found."""
+    cited with the refusal, does name), a contrast follow-up's subject
+    (``focus``) that the passages do not name, or name without an answer
+    beside it (``focus_named``), or no answer found."""
     if missing or premise:
         if missing:
             en = f"The articles never mention {', '.join(missing)}, so they cannot answer this."
@@ -277,7 +279,10 @@ def refusal_message(script: str, focus: tuple[str, ...] = (), unseen: list[str] 
             return en
         text = to_script(zh, script)
         return text.replace("“", "「").replace("”", "」") if script == "zh-Hant" else text
-    if focus:
+    if focus and focus_named:  # a contrast follow-up whose subject is named, but with no answer beside it
+        en = f"The passages found mention {'、'.join(focus)}, but the reader found no answer to this there."
+        zh = f"找到的段落提到了“{'、'.join(focus)}”，但阅读器在其中找不到这个问题的答案。"
+    elif focus:
         en = f"The passages found do not mention {'、'.join(focus)}."
         zh = f"找到的段落没有提到“{'、'.join(focus)}”。"
     elif near:
@@ -368,7 +373,8 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
         focused = [c for c in sentences if c.reader is not None and c.reader >= threshold and mentions(c)]
         if not focused:
             out.answerable = False
-            out.reason = refusal_message(request.script, request.focus)
+            named = any(mentions(c) for c in sentences)
+            out.reason = refusal_message(request.script, request.focus, focus_named=named)
             return out
         if focused:
             out.sentences = [focused[0]] + [c for c in sentences if c is not focused[0]]

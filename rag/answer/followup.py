@@ -81,15 +81,32 @@ def needs_context(question: str, vocabulary=None) -> bool:
     return vocabulary is None or not unseen_words(q, vocabulary)
 
 
-def focus_terms(question: str) -> list[str]:
-    """What a Chinese contrast follow-up asks about, in Simplified
-    ("那香港呢？" -> ["香港"]): an answer must mention one of them, else it
-    is about the previous question's subject. Empty for other questions and
-    for English (whose terms cannot appear in Chinese sources)."""
+#: English ordinals a contrast follow-up asks about ("What about the second
+#: stage?") and how the articles write them (第二阶段, 二期).
+_ORDINAL_FORMS = {"first": ("第一", "一期"), "second": ("第二", "二期"), "third": ("第三", "三期"),
+                  "fourth": ("第四", "四期"), "fifth": ("第五", "五期"), "one": ("第一", "一期"),
+                  "two": ("第二", "二期"), "three": ("第三", "三期"), "four": ("第四", "四期"), "five": ("第五", "五期")}
+_ORDINAL_WORD = re.compile(r"\b(first|second|third|fourth|fifth)\b|\b(?:phase|stage) (one|two|three|four|five)\b", re.I)
+
+
+def focus_terms(question: str, expander=None) -> list[str]:
+    """What a contrast follow-up asks about, in Simplified ("那香港呢？" ->
+    ["香港"]): an answer must mention one of them, else it is about the
+    previous question's subject. For an English one ("What about the second
+    stage?", "And Nansha?"), the Chinese forms of what it names: ordinals
+    (second -> 第二, 二期) and, with ``expander`` (rag.answer.crosslingual.
+    EnglishExpander), names (Nansha -> 南沙). Empty for other questions."""
     q = to_simplified(question).strip()
-    if detect_script(question) == "en" or not _CONTRAST.search(q):
+    if not _CONTRAST.search(q):
         return []
-    return _terms(q, drop_entities=False)
+    if detect_script(question) != "en":
+        return _terms(q, drop_entities=False)
+    out: list[str] = []
+    for m in _ORDINAL_WORD.finditer(question):
+        out += [f for f in _ORDINAL_FORMS[(m.group(1) or m.group(2)).lower()] if f not in out]
+    if expander is not None:
+        out += [t for t in expander.aliases(question) + expander.names(question) if t not in out]
+    return out
 
 
 #: Slot kinds of a contrast (jieba POS tag groups and patterns).
