@@ -19,6 +19,8 @@ EXPECTED = {
     ("那南沙呢？", ("深圳人工智能基金群的規模有多大？",)): "5亿元",
     ("What did Chen Qingquan say is most important for innovation?", ()): "文化氛圍",
     ("火星上有多少個機器人工廠？", ()): None,
+    # a near miss, refused with the phase-one sentence quoted (tests/test_refusal_kinds.py checks the quote)
+    ("前海深港人工智能算力中心二期工程的算力是多少？", ()): None,
     ("广东省人工智能与机器人产业发展座谈会由谁主持？", ()): "黄坤明",
     ("Which companies founded the Bay Area AI industry innovation alliance?", ()): "华为",
     ("Who chaired the symposium on AI and robotics held in Guangdong on 18 February?", ()): "黃坤明",
