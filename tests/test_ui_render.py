@@ -23,6 +23,7 @@ from rag.serve.render import (
     render_sources,
     shelf_rows,
     sources_text,
+    sources_title,
     turn_of_message,
 )
 
@@ -96,6 +97,16 @@ def test_sources_escape_the_rewritten_question_and_refusal_reason():
     html = render_sources(ans)
     assert "<script>" not in html and "Searched for: &lt;script&gt;" in html and "Why: &lt;script&gt;" in html
     assert "rq-card" not in html
+
+
+def test_a_near_miss_refusal_shows_its_closest_passage_as_a_card():
+    ans = _answer(answer="文章沒有提到這一點。 文章提到的是：基金1000億元[1]", refused=True,
+                  refusal_reason="文章沒有出現「二期」。")
+    html = render_sources(ans)
+    assert "No source in the articles supports an answer" in html and "Why: 文章沒有出現「二期」。" in html
+    assert "The closest passage (it does not answer the question):" in html and html.count("rq-card-meta") == 1
+    assert sources_title(ans) == "Sources · none answer it; the closest passage"
+    assert sources_text(ans).endswith("The closest passage:\n[1] 標題 — 大公報 · 2024-05-01 (a.txt, chars 10-18)\n「基金1000億元」")
 
 
 def test_plain_sources_text_is_what_the_cli_prints():
