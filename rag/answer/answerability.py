@@ -447,10 +447,17 @@ def closest_statement(request: AnswerRequest, assessment: Assessment) -> ScoredS
     ``assessment.closest_terms``.
 
     Returns:
-        The sentence, or None when none names enough of them.
+        The sentence, or None when none names enough of them, or when the
+        question points at an earlier turn it was asked without
+        (rag.answer.followup.refers_back).
     """
-    terms, total = topic_terms(request)
+    from rag.answer.followup import refers_back
+
     assessment.closest_terms = []
+    asked = request.asked or request.question
+    if request.question == asked and refers_back(asked):
+        return None  # a follow-up ("那省级平台呢？") without the turn it follows asks nothing definite to be near
+    terms, total = topic_terms(request)
     if not terms or not total:
         return None
     kb = request.kb

@@ -68,13 +68,20 @@ def _terms(question: str, drop_entities: bool, english: bool = True) -> list[str
     return out
 
 
+def refers_back(question: str) -> bool:
+    """Does the question point at an earlier turn by its form: a pronoun
+    ("他", "it") or a contrast ("那南沙呢？", "What about …")?"""
+    q = to_simplified(question).strip()
+    return bool(_ANAPHORA.search(q) or _CONTRAST.search(q))
+
+
 def needs_context(question: str, vocabulary=None) -> bool:
     """Does the question lean on earlier turns (a pronoun, a contrast, or
     fewer than MIN_OWN_KEYWORDS nouns of its own)? With ``vocabulary`` (the
     corpus's Simplified keywords), a short question naming a word outside it
     does not (see the module docstring)."""
     q = to_simplified(question).strip()
-    if _ANAPHORA.search(q) or _CONTRAST.search(q):
+    if refers_back(q):
         return True
     if len(_terms(q, drop_entities=False)) >= MIN_OWN_KEYWORDS:
         return False

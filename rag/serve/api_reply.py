@@ -17,12 +17,14 @@ from rag.schema import Answer
 def reply_text(ans: Answer) -> str:
     """The reply's message content: the answer with its ``[n]`` markers; a
     refusal's reason and a notice, each in parentheses; then ``Sources:``
-    and per citation its source line and the quoted span (Citation.quote).
+    (for a near miss's refusal, "Closest passage …") and per citation its
+    source line and the quoted span (Citation.quote).
     Paragraphs are separated by blank lines, so the text reads the same
     plain and as Markdown (which Open WebUI renders)."""
     notes = [f"({note})" for note in (ans.refusal_reason, ans.notice) if note]
     sources = [f"{c.source_line()}\n「{c.quote}」" for c in ans.citations]
-    return "\n\n".join([ans.answer, *notes, *(["Sources:", *sources] if sources else [])])
+    heading = "Closest passage (it does not answer the question):" if ans.refused else "Sources:"
+    return "\n\n".join([ans.answer, *notes, *([heading, *sources] if sources else [])])
 
 
 def ragqa_fields(ans: Answer) -> dict:
