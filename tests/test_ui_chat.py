@@ -285,7 +285,7 @@ def test_input_with_no_words_gives_a_hint_and_adds_no_turn(server, screen):  # n
     url, _ = server
     open_app(screen, url)
     for typed in ["", "   ", "😀😀😀", "👍 🎉", "<b></b>"]:
-        ask(screen, typed)
+        ask(screen, typed, turn=False)
         expect(hint(screen)).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
         expect(hint(screen)).to_contain_text("Please type a question (it is empty or has no words)")
         expect(user_messages(screen)).to_have_count(0)
