@@ -73,10 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     for n, item in enumerate(items, 1):
         request = pipe.prepare(item.question, item.history or None)
         assessment = pipe.assess(request)
-        if assessment is not None and not assessment.answerable:
-            rows.append({"id": item.id, "refused_by_reader": True})
-            continue
-        if args.texts and earlier.get(item.id) is None:
+        if (assessment is not None and not assessment.answerable) or (args.texts and earlier.get(item.id) is None):
             rows.append({"id": item.id, "refused_by_reader": True})
             continue
         text = earlier[item.id] if args.texts else "".join(x for x in pipe.backend.stream(request) if not isinstance(x, Draft))

@@ -19,6 +19,7 @@ from rag.answer.backends import (
 )
 from rag.answer.backends.base import BackendOptionError
 from rag.ingest.names import json_text, shown
+from rag.schema import CLOSEST_HEADING
 
 #: Exit status of bad input or an unavailable resource (1: an unexpected failure).
 EXIT_USAGE = 2
@@ -165,7 +166,7 @@ def _print_answer(ans) -> None:
     if ans.standalone_question != ans.question:
         print(f"\n(searched for: {ans.standalone_question})")
     if ans.citations:
-        print("\nClosest passage (it does not answer the question):" if ans.refused else "\nSources:")
+        print("\n" + (CLOSEST_HEADING if ans.refused else "Sources:"))
         for c in ans.citations:
             print(shown(c.source_line()))  # a file name may hold a newline or undecodable bytes
             print(f"    「{c.quote}」")

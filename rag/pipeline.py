@@ -187,10 +187,10 @@ class QAPipeline:
         """What a backend gets for a (clean) question: the standalone
         question, the reader's script, the retrieved passages and, for a
         contrast follow-up, the terms the answer must mention."""
-        standalone = self.standalone(question, history)
-        english = detect_script(question) == "en"
-        focus = tuple(focus_terms(question, self.kb.english_expander if english else None)) if standalone != question else ()
-        return AnswerRequest(question=standalone, script=detect_script(question), passages=self.retrieve(standalone, k),
+        standalone, script = self.standalone(question, history), detect_script(question)
+        expander = self.kb.english_expander if script == "en" else None
+        focus = tuple(focus_terms(question, expander)) if standalone != question else ()
+        return AnswerRequest(question=standalone, script=script, passages=self.retrieve(standalone, k),
                              kb=self.kb, focus=focus, asked=question)
 
     def assess(self, request: AnswerRequest) -> Assessment | None:

@@ -74,6 +74,11 @@ class Citation:
         return f"[{self.n}] {self.title}{' — ' + where if where else ''} ({self.doc}, chars {self.start}-{self.end})"
 
 
+#: The heading over a refusal's citations (a near miss's closest passage), where
+#: an answer's say "Sources:".
+CLOSEST_HEADING = "Closest passage (it does not answer the question):"
+
+
 @dataclass
 class Answer:
     """A reply to one question.

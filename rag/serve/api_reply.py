@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 
 from rag.ingest.names import json_text
-from rag.schema import Answer
+from rag.schema import CLOSEST_HEADING, Answer
 
 
 def reply_text(ans: Answer) -> str:
@@ -23,7 +23,7 @@ def reply_text(ans: Answer) -> str:
     plain and as Markdown (which Open WebUI renders)."""
     notes = [f"({note})" for note in (ans.refusal_reason, ans.notice) if note]
     sources = [f"{c.source_line()}\n「{c.quote}」" for c in ans.citations]
-    heading = "Closest passage (it does not answer the question):" if ans.refused else "Sources:"
+    heading = CLOSEST_HEADING if ans.refused else "Sources:"
     return "\n\n".join([ans.answer, *notes, *([heading, *sources] if sources else [])])
 
 

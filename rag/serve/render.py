@@ -169,12 +169,11 @@ def sources_text(answer: Answer) -> str:
     """The sources as plain text (what copying an answer puts after it):
     per citation its source line and the quoted span, as ``ragqa ask`` and
     the HTTP API print them."""
-    if answer.refused or not answer.citations:
-        refusal = "No source in the articles supports an answer." + (f" ({answer.refusal_reason})" if answer.refusal_reason else "")
-        if not answer.citations:
-            return refusal
-        return refusal + "\nThe closest passage:\n" + "\n".join(f"{c.source_line()}\n「{c.quote}」" for c in answer.citations)
-    return "\n".join(f"{c.source_line()}\n「{c.quote}」" for c in answer.citations)
+    quoted = "\n".join(f"{c.source_line()}\n「{c.quote}」" for c in answer.citations)
+    if not answer.refused and answer.citations:
+        return quoted
+    refusal = "No source in the articles supports an answer." + (f" ({answer.refusal_reason})" if answer.refusal_reason else "")
+    return refusal + ("\nThe closest passage:\n" + quoted if answer.citations else "")
 
 
 def render_sources(answer: Answer, turn_id: str = "t") -> str:

@@ -33,6 +33,7 @@ with a citation.
 from __future__ import annotations
 
 import contextlib
+import functools
 import queue
 import re
 import threading
@@ -183,7 +184,8 @@ _NAME = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:[ -][A-Z][A-Za-z0-9]*)*")
 _HAN_RUN = re.compile(r"[\u3400-\u9fff]{2,}")
 
 
-def english_names(sentence: str, expander) -> list[tuple[str, ...]]:
+@functools.lru_cache(maxsize=512)  # verify() asks once per cited passage for the same sentence and question
+def english_names(sentence: str, expander) -> tuple[tuple[str, ...], ...]:
     """The names an English sentence uses that the corpus has, each as its
     Simplified forms: English and pinyin names the expander places
     (rag.answer.crosslingual.EnglishExpander: aliases.tsv, then pinyin
@@ -197,7 +199,7 @@ def english_names(sentence: str, expander) -> list[tuple[str, ...]]:
     """
     out: list[tuple[str, ...]] = []
     if expander is None:
-        return out
+        return ()
     for m in _NAME.finditer(sentence):
         forms = tuple(dict.fromkeys(expander.aliases(m.group(0)) + expander.names(m.group(0))))
         if not forms and len(m.group(0)) >= 3 and m.group(0).lower() in expander.text.lower():
@@ -208,10 +210,10 @@ def english_names(sentence: str, expander) -> list[tuple[str, ...]]:
         forms = (to_simplified(run),)
         if forms[0] in expander.text and forms not in out:
             out.append(forms)
-    return out
+    return tuple(out)
 
 
-def anchors_match(names: list[tuple[str, ...]], source: str) -> bool:
+def anchors_match(names: tuple[tuple[str, ...], ...], source: str) -> bool:
     """Every placed name of an English sentence (:func:`english_names`) has
     a form in ``source`` (any script)."""
     simplified = to_simplified(source).lower()
