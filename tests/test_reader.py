@@ -104,11 +104,22 @@ def test_refusals_come_from_the_reader_and_say_why(pipeline):
     ("周伯文", "Zhou Bowen"),
     ("2018年", "2018"),  # a year (dates are tried before amounts)
     ("30年", "30 years"),
+    ("千億級", "100 billion level"),  # Chinese numerals: CC-CEDICT glosses 千亿 as "myriads"
+    ("近百人", "nearly 100 people"),
+    ("3-5個", "3 to 5"),
 ])
 def test_english_renderings_need_no_model(span, english):
     from rag.answer.english_rendering import english_rendering
 
     assert english_rendering(span) == english
+
+
+@pytest.mark.parametrize("numeral, value", [("十七", 17), ("千亿", 10**11), ("万亿", 10**12), ("两千三百", 2300),
+                                            ("一亿五千万", 150_000_000), ("二三", None), ("亿万富翁", None)])
+def test_chinese_numerals_are_read_by_their_sections(numeral, value):
+    from rag.answer.english_rendering import chinese_number
+
+    assert chinese_number(numeral) == value
 
 
 def test_english_rendering_gives_up_rather_than_guess():

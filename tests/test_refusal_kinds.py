@@ -104,3 +104,30 @@ def test_a_figure_the_passages_never_state_is_an_unsupported_premise(pipeline):
     assert ans.refused and "18" in ans.refusal_reason
     ans = pipeline.ask("2024年南沙人工智能相关产业规模约达多少？")
     assert not ans.refused
+
+
+def test_stage_terms_name_phases_not_other_ordinals():
+    from rag.answer.followup import stage_terms
+
+    assert stage_terms("前海算力中心二期的算力是多少？") == ["第二", "二期"]
+    assert stage_terms("優必選規劃的第二階段是哪幾年？") == ["第二", "二期"]
+    assert stage_terms("What about the second phase?") == ["第二", "二期"]
+    assert stage_terms("Which was the first humanoid robot with HarmonyOS?") == []  # an ordinal, not a stage
+    assert stage_terms("十四五期间的规划是什么？") == []  # 期间: a period, not a phase
+
+
+def test_a_stage_is_answered_from_its_own_section(pipeline):
+    """UBTech's plan lists its stages as headings (第二階段（2025年-2027年）) with bullets
+    under them: a question about stage two is answered from stage two's section, not
+    from stage one's years, which the reader liked better."""
+    ans = pipeline.ask("优必选人形机器人进厂规划里，第二阶段是哪几年？")
+    assert not ans.refused and "2025" in ans.short_answer["text"]
+    ans = pipeline.ask("優必選人形機器人進廠的第二階段，要重點打造多少個專用場景下的應用？")
+    assert not ans.refused and "3-5" in ans.answer
+
+
+def test_a_stage_no_sentence_is_about_is_a_near_miss(pipeline):
+    """No article gives the computing centre's phase two: refused, the stage named
+    in the reason, phase one's statement quoted."""
+    ans = pipeline.ask("What is the computing capacity of the second phase of the Qianhai computing centre?")
+    assert ans.refused and "second phase" in ans.refusal_reason

@@ -174,10 +174,13 @@ class EnglishExpander:
         self.text = to_simplified("\n".join(texts))
         self.vocabulary = vocabulary
         readings: dict[str, frozenset[str]] = {}
+        default: dict[str, str] = {}
         for ch in set(self.text):
             if "\u3400" <= ch <= "\u9fff":
                 readings[ch] = frozenset(pinyin(ch, style=Style.NORMAL, heteronym=True)[0])
+                default[ch] = pinyin(ch, style=Style.NORMAL)[0][0]
         self.readings = readings
+        self.default_reading = default
         self.by_syllable: dict[str, list[int]] = {}
         for pos, ch in enumerate(self.text):
             for r in readings.get(ch, ()):
@@ -192,6 +195,10 @@ class EnglishExpander:
             if len(window) == len(sylls) and all(s in self.readings.get(c, ()) for s, c in zip(sylls[1:], window[1:])):
                 if window not in found:
                     found.append(window)
+        # a rare reading of a character spells junk ("Shenzhen" as 审慎, whose 慎 pypinyin
+        # also reads zhen): strings spelled by every character's usual reading come first
+        usual = [f for f in found if all(self.default_reading.get(c) == y for c, y in zip(f, sylls))]
+        found = usual or found
         words = [f for f in found if f in self.vocabulary]
         return words or found
 

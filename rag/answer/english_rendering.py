@@ -1,5 +1,5 @@
 """English renderings of short Chinese answer spans, with no model: amounts
-with units, dates, person names in pinyin (pypinyin), and CC-CEDICT glosses
+with units (in Arabic or Chinese numerals: "千億級" -> "100 billion level"), dates, person names in pinyin (pypinyin), and CC-CEDICT glosses
 when every word has one (rag.answer.crosslingual reads the dictionary). English
 questions get the Chinese span plus this rendering; the Chinese span stays
 the cited text.
@@ -54,6 +54,59 @@ def _render_amount(text: str) -> str | None:
         return f"{words} percent"
     noun = _MEASURE.get(unit or "", "")
     return f"{words} {noun}".strip()
+
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CN_AMOUNT = re.compile(r"^(近|约|超过|逾)?([零〇一二两三四五六七八九十百千万亿]+)([多余])?(级)?\s*(元|人民币|美元|港元|港币|人|名|位|家|个|项|倍"
+                        r"|年|天|台|款|吨|岁|届|次)?$")
+_CN_APPROX = {"近": "nearly ", "约": "about ", "超过": "over ", "逾": "over "}
+_RANGE = re.compile(r"^(\d+)\s*[-至到~—–]\s*(\d+)\s*(个|家|项|名|人|位|种|次|年)?$")
+
+
+def chinese_number(numeral: str) -> int | None:
+    """The value of a Chinese numeral ("十七" -> 17, "千亿" -> 100000000000,
+    "两千三百" -> 2300); None when it is not one. (The standard section
+    reading: 十/百/千 inside a section, 万/亿 close one.)"""
+    total, section, digit = 0, 0, None
+    for ch in numeral:
+        if ch in _CN_DIGITS:
+            if digit is not None:
+                return None  # "二三": not a numeral
+            digit = _CN_DIGITS[ch]
+        elif ch in _CN_UNITS:
+            section += (1 if digit is None else digit) * _CN_UNITS[ch]
+            digit = None
+        elif ch in ("万", "亿"):
+            scale = 10**4 if ch == "万" else 10**8
+            section += digit or 0
+            total = ((total + section) or 1) * scale if ch == "亿" else total + (section or 1) * scale
+            section, digit = 0, None
+        else:
+            return None
+    return total + section + (digit or 0)
+
+
+def _render_chinese_amount(text: str) -> str | None:
+    """"千亿级" -> "100 billion level", "近百人" -> "nearly 100 people",
+    "3-5个" -> "3 to 5"."""
+    m = _RANGE.match(text)
+    if m:
+        noun = _MEASURE.get(m.group(3) or "", "")
+        return f"{m.group(1)} to {m.group(2)} {noun}".strip()
+    m = _CN_AMOUNT.match(text)
+    if not m:
+        return None
+    lead, numeral, approx, level, unit = m.groups()
+    value = chinese_number(numeral)
+    if value is None or not (lead or approx or level or unit or value >= 100):
+        return None
+    words = _CN_APPROX.get(lead or "", "") + ("over " if approx else "") + _number_words(value)
+    if level:
+        return f"{words} level"
+    if unit in _CURRENCY:
+        return f"{words} {_CURRENCY[unit]}"
+    return f"{words} {_MEASURE.get(unit or '', '')}".strip()
 
 
 def _render_date(text: str) -> str | None:
@@ -119,7 +172,7 @@ def english_rendering(span: str) -> str | None:
     text = to_simplified(span).strip().rstrip("，。；、,;:：")
     if not text or not re.search(r"[\u4e00-\u9fff\d]", text):
         return None
-    for rule in (_render_date, _render_amount):  # "2018年" is a year, "30年" thirty years
+    for rule in (_render_date, _render_amount, _render_chinese_amount):  # "2018年" is a year, "30年" thirty years
         rendered = rule(text.replace(",", ""))
         if rendered:
             return rendered

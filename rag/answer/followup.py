@@ -116,6 +116,44 @@ def focus_terms(question: str, expander=None) -> list[str]:
     return out
 
 
+#: A numbered phase or stage a question asks about: 第二阶段, 二期, 第三批; in
+#: English "the second phase", "phase two" (a bare "first" is not one: "the
+#: first humanoid robot" names no stage).
+_STAGE_ZH = re.compile(r"第([一二三四五六七八九十]{1,2}|[0-9]{1,2})(?:期|阶段|批|届)|"
+                       r"(?<![第一二三四五六七八九十0-9])([一二三四五六七八九十]{1,2})期(?![间待望限货刊])")
+_STAGE_EN = re.compile(r"\b(first|second|third|fourth|fifth)[ -](?:phase|stage|batch)\b|\b(?:phase|stage) (one|two|three|four|five)\b",
+                       re.I)
+
+
+def stage_terms(question: str) -> list[str]:
+    """The numbered phases or stages ``question`` asks about, as the
+    articles write them (Simplified: 第二, 二期), so that an answer can be
+    checked to be about that stage and not a neighbouring one (phase one's
+    500P for phase two's capacity). Empty when it names none.
+
+    >>> stage_terms("前海算力中心二期的算力是多少？")
+    ['第二', '二期']
+    >>> stage_terms("What about the second phase?")
+    ['第二', '二期']
+    """
+    out: list[str] = []
+    if detect_script(question) == "en":
+        for m in _STAGE_EN.finditer(question):
+            out += [f for f in _ORDINAL_FORMS[(m.group(1) or m.group(2)).lower()] if f not in out]
+        return out
+    for m in _STAGE_ZH.finditer(to_simplified(question)):
+        n = m.group(1) or m.group(2)
+        out += [f for f in (f"第{n}", f"{n}期") if f not in out]
+    return out
+
+
+def stage_named(question: str) -> str:
+    """How ``question`` names its first stage ("二期", "second phase"); "" when it names none."""
+    m = (_STAGE_EN if detect_script(question) == "en" else _STAGE_ZH).search(
+        question if detect_script(question) == "en" else to_simplified(question))
+    return m.group() if m else ""
+
+
 #: Slot kinds of a contrast (jieba POS tag groups and patterns).
 _ORDINAL_ZH = re.compile(r"第?[一二三四五六七八九十0-9]+(?:期|阶段|届|代|号|季度)|第[一二三四五六七八九十0-9]+|\b[IVX]{1,4}\b")
 _SLOT_TAGS = (("ns",), ("nt",), ("nr", "nrfg", "nrt"), ("b",))

@@ -39,10 +39,10 @@ WHY_EN = re.compile(r"\b(why|how come)\b", re.I)
 #: even without "why" ("…是哪一年被撤销的？").
 CHANGE_ZH = ("取消", "撤销", "撤回", "改由", "改为", "改名", "更名", "停止", "暂停", "终止", "退出", "推迟", "延期", "搁置",
              "倒闭", "破产", "收购", "并购", "辞职", "辞任", "卸任", "下台", "解散", "关闭", "叫停", "放弃", "否决", "拒绝",
-             "失败", "罢免", "开除", "被捕", "迁往", "迁至", "搬迁")
+             "失败", "罢免", "开除", "被捕", "迁往", "迁至", "搬迁", "搬到", "迁到", "改到", "换成", "撤出")
 CHANGE_EN = ("cancel", "scrap", "withdraw", "replac", "postpon", "delay", "suspend", "halt", "abandon", "shut",
              "close", "resign", "quit", "fire", "acquir", "bankrupt", "fail", "dissolv", "relocat", "move", "reject",
-             "switch", "drop", "stop", "ban")
+             "switch", "drop", "stop", "ban", "pull")
 #: Verbs that carry no event of their own.
 LIGHT_VERBS = frozenset("是 有 为 做 进行 开展 表示 认为 提到 提出 说 称 指出 包括 成为 担任 属于 需要 能够 可以 可能 会 要 让 使 "
                         "给 用 在 到 来 去 看 发展 推动 加快 实现 建设 打造 支持 举行 召开 主持 参加 出席 发布 提供 获得".split())
@@ -96,6 +96,8 @@ def unsupported_premise(question: str, passages: list[str]) -> list[str]:
 
 #: A figure the question states: two or more digits, with decimals or thousands separators.
 FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+#: A one-digit figure with a magnitude or ratio unit (1亿, 5倍, 3万).
+MAGNITUDE = re.compile(r"(?<![\d.])\d(?:亿|万|千|百|倍)")
 
 
 def unstated_figures(question: str, passages: list[str]) -> list[str]:
@@ -105,6 +107,10 @@ def unstated_figures(question: str, passages: list[str]) -> list[str]:
     it fires on 5 of 143 unanswerable questions and none of the 215
     answerable ones (a year the articles never give, "50 billion" for a fund
     of 100 billion)."""
-    text = re.sub(r"[\s,]", "", "".join(passages))
+    text = re.sub(r"[\s,]", "", to_simplified("".join(passages)))
     figures = [f.replace(",", "") for f in FIGURE.findall(question)]
-    return list(dict.fromkeys(f for f in figures if len(f.replace(".", "")) >= 2 and f not in text))
+    out = [f for f in figures if len(f.replace(".", "")) >= 2 and f not in text]
+    # a one-digit amount with its magnitude ("1亿元", "5倍") is stated as such or not at all
+    out += [m.group() for m in MAGNITUDE.finditer(to_simplified(question))
+            if m.group() not in text and "〇一二三四五六七八九"[int(m.group()[0])] + m.group()[1:] not in text]
+    return list(dict.fromkeys(out))
