@@ -26,7 +26,8 @@ import re
 from dataclasses import dataclass, field
 
 from rag.answer.backends.base import AnswerRequest
-from rag.answer.followup import stage_named, stage_terms
+from rag.answer.followup import stage_terms
+from rag.answer.stages import in_stage, stage_label, stage_sentence
 from rag.script import to_script, to_simplified
 from rag.training.data import MAX_WINDOW_CHARS, MAX_WINDOW_SENTENCES  # the windows the reader was trained on
 
@@ -74,11 +75,9 @@ MISSING_ENTITY_VETO = True
 #: no retrieved passage states (rag.answer.premise.unstated_figures: 5 more
 #: unanswerable, no answerable).
 PREMISE_VETO = True
-#: A question about a numbered phase or stage (二期, "the second phase":
-#: rag.answer.followup.stage_terms) is answered from a sentence that names
-#: that stage, and refused as a near miss when no read sentence does.
-#: Measured on the dev items of eval/gold.jsonl, calibration-2026-12-06 and
-#: dev-2026-12-07 (docs/reader.md, "Stages").
+#: A question about a numbered stage (二期, "the second phase") is answered from
+#: a sentence about that stage, else refused as a near miss (rag.answer.stages;
+#: measured on the 448 dev items of 0.12.0: docs/reader.md).
 STAGE_CHECK = True
 #: How the reader reads an English question (:func:`reader_question`):
 #: "terms", "mixed" or "english". eval/tune_reader.py --lang en on the 100
@@ -254,25 +253,6 @@ def reader_question(request: AnswerRequest, english: str | None = None) -> str:
     return " ".join(terms) + " " + ask + "？"
 
 
-#: How far before a sentence (characters) the heading of its stage may be:
-#: "第二階段（2025年-2027年）" heads the bullets that follow it.
-STAGE_SECTION_CHARS = 300
-
-
-def in_stage(text: str, span: tuple[int, int], stages: list[str]) -> bool:
-    """Is the sentence ``text[span[0]:span[1]]`` about one of ``stages``
-    (forms of rag.answer.followup.stage_terms)? It is when it names one, or
-    when the last stage named in the STAGE_SECTION_CHARS before it (its
-    section's heading) is one."""
-    from rag.answer.followup import stage_named, stage_terms
-
-    if any(t in to_simplified(text[span[0]:span[1]]) for t in stages):
-        return True
-    before = to_simplified(text[max(0, span[0] - STAGE_SECTION_CHARS):span[0]])
-    named = [(before.rfind(f), f) for f in stage_terms(before) if f in before]
-    return bool(named) and max(named)[1] in stages
-
-
 def missing_entities(request: AnswerRequest) -> list[str]:
     """Names the reader's own words (``request.asked``, else the question)
     use that the retrieved passages' articles never mention (rag.answer.entities)."""
@@ -417,35 +397,15 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
         if focused:
             out.sentences = [focused[0]] + [c for c in sentences if c is not focused[0]]
     elif STAGE_CHECK and (stages := stage_terms(request.asked or request.question)):
-        # a numbered phase or stage (二期, "the second phase"): answer from a sentence
-        # that names it, else it is a near miss (the articles give another stage's figure)
-        asked = request.asked or request.question
-        if request.script == "en":  # its names: dictionary glosses are too loose here ("capacity" -> 才能)
-            topic = [to_simplified(t) for t in kb.english_expander.aliases(asked) + kb.english_expander.names(asked)]
-        else:
-            topic = [t for t in topic_terms(request)[0] if t not in ("阶段", "期", "批", "届") and not any(
-                t in f or f in t for f in stages)]
-
-        def names_stage(c: ScoredSentence) -> bool:  # and is about the question's topic (another article's 第二阶段 is not)
-            article = kb.articles[c.doc].repaired.text
-            around = to_simplified(article[max(0, c.span[0] - STAGE_SECTION_CHARS):c.span[1]]).lower()
-            return in_stage(article, c.span, stages) and (not topic or any(t in around for t in topic))
-
-        staged = [c for c in sentences if names_stage(c)]  # answerability stays the reader's score's
-        if not staged and not (missing or premise):
-            out.answerable = False
-            # quoted: the best read sentence on the question's topic (another stage's figure)
-            for c in sentences[:NEAR_MISS_SCAN] if topic else []:
-                text = to_simplified(kb.articles[c.doc].repaired.text[c.span[0]:c.span[1]]).lower()
-                if named_topic := [t for t in topic if t.lower() in text]:
-                    out.closest, out.closest_terms = c, named_topic
-                    break
-            named = stage_named(request.asked or request.question) or stages[-1]
-            out.reason = refusal_message(request.script, (to_script(named, request.script)
-                                                          if request.script != "en" else named,))
+        # a numbered phase or stage (二期, "the second phase"): answer from a sentence about
+        # it, else it is a near miss (the articles give another stage's figure), quoted
+        chosen, closest, named = stage_sentence(request, sentences, stages, topic_terms(request)[0], NEAR_MISS_SCAN)
+        if chosen is None and not (missing or premise):
+            out.answerable, out.closest, out.closest_terms = False, closest, named
+            out.reason = refusal_message(request.script, (stage_label(request, stages),))
             return out
-        if staged:
-            out.sentences = [staged[0]] + [c for c in sentences if c is not staged[0]]
+        if chosen is not None:  # answerability stays the reader's score's
+            out.sentences = [chosen] + [c for c in sentences if c is not chosen]
     top = out.best_sentence
     if top is not None:
         if top.answer is None:  # ranked first on lexical evidence: read that sentence alone for its span

@@ -176,3 +176,19 @@ class LlamaCppBackend(GenerativeBackend):
         llm.completion_to_prompt = self.chat_template.completion_to_prompt
         llm.generate_kwargs["stop"] = list(self.chat_template.stop)
         return llm
+
+    def open_stream(self, messages):
+        """As GenerativeBackend's, from an empty context. llama-cpp-python keeps
+        the previous prompt's tokens and re-uses their common prefix; that
+        prefix, computed in another batch, differs in the last bits, and the
+        offline 0.5B model's greedy answer can flip with it: asked after
+        another question, "深圳人工智能基金群的規模有多大？" was answered
+        "大公報記者毛麗娟深圳報道" instead of its 1000億元 (tests/test_reliability.py).
+        An answer must not depend on what was asked before, so the context is
+        reset (``Llama.reset``), at the cost of re-reading the shared prompt
+        prefix: about 0.7 s an answer on 2 cores (median of five questions,
+        two rounds: 6.4-7.0 s against 5.6-6.4 s with the prefix re-used)."""
+        model = getattr(self.llm, "_model", None)
+        if model is not None and hasattr(model, "reset"):
+            model.reset()
+        return super().open_stream(messages)
