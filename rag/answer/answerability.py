@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from rag.answer.backends.base import AnswerRequest
 from rag.answer.followup import stage_terms
-from rag.answer.stages import in_stage, stage_label, stage_sentence
+from rag.answer.stages import STAGE_FORM, in_stage, stage_label, stage_sentence
 from rag.script import to_script, to_simplified
 from rag.training.data import MAX_WINDOW_CHARS, MAX_WINDOW_SENTENCES  # the windows the reader was trained on
 
@@ -383,10 +383,11 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
     if request.focus:
         # a contrast follow-up: the answer must be about what it asks (the best
         # sentence the reader answers from that mentions a focus term, else refuse)
+        stage_focus = [t for t in request.focus if STAGE_FORM.fullmatch(t)]
         def mentions(c: ScoredSentence) -> bool:  # a stage ("那第三阶段呢？") may be named by its section's heading
             article = kb.articles[c.doc].repaired.text
             text = to_simplified(article[c.span[0]:c.span[1]]).lower()
-            return any(t in text for t in request.focus) or in_stage(article, c.span, list(request.focus))
+            return any(t in text for t in request.focus) or bool(stage_focus) and in_stage(article, c.span, stage_focus)
 
         focused = [c for c in sentences if c.reader is not None and c.reader >= threshold and mentions(c)]
         if not focused:

@@ -177,8 +177,8 @@ class EnglishExpander:
         default: dict[str, str] = {}
         for ch in set(self.text):
             if "\u3400" <= ch <= "\u9fff":
-                readings[ch] = frozenset(pinyin(ch, style=Style.NORMAL, heteronym=True)[0])
-                default[ch] = pinyin(ch, style=Style.NORMAL)[0][0]
+                every = pinyin(ch, style=Style.NORMAL, heteronym=True)[0]  # the usual reading first
+                readings[ch], default[ch] = frozenset(every), every[0]
         self.readings = readings
         self.default_reading = default
         self.by_syllable: dict[str, list[int]] = {}

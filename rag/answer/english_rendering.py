@@ -67,7 +67,9 @@ _RANGE = re.compile(r"^(\d+)\s*[-至到~—–]\s*(\d+)\s*(个|家|项|名|人|�
 def chinese_number(numeral: str) -> int | None:
     """The value of a Chinese numeral ("十七" -> 17, "千亿" -> 100000000000,
     "两千三百" -> 2300); None when it is not one. (The standard section
-    reading: 十/百/千 inside a section, 万/亿 close one.)"""
+    reading: 十/百/千 inside a section, 万/亿 close one. cn2an, the registry's
+    converter, rejects a magnitude without a leading digit, 千亿 or 百 as in
+    千億級 and 近百人, which is what answer spans hold.)"""
     total, section, digit = 0, 0, None
     for ch in numeral:
         if ch in _CN_DIGITS:

@@ -149,8 +149,7 @@ def stage_terms(question: str) -> list[str]:
 
 def stage_named(question: str) -> str:
     """How ``question`` names its first stage ("二期", "second phase"); "" when it names none."""
-    m = (_STAGE_EN if detect_script(question) == "en" else _STAGE_ZH).search(
-        question if detect_script(question) == "en" else to_simplified(question))
+    m = _STAGE_EN.search(question) if detect_script(question) == "en" else _STAGE_ZH.search(to_simplified(question))
     return m.group() if m else ""
 
 

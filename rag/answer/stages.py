@@ -16,6 +16,8 @@ The stage forms come from rag.answer.followup.stage_terms (Simplified:
 
 from __future__ import annotations
 
+import re
+
 from rag.answer.backends.base import AnswerRequest
 from rag.answer.followup import stage_named, stage_terms
 from rag.script import to_script, to_simplified
@@ -23,6 +25,8 @@ from rag.script import to_script, to_simplified
 #: How far before a sentence (characters) the heading of its stage may be:
 #: "第二階段（2025年-2027年）" heads the bullets that follow it.
 STAGE_SECTION_CHARS = 300
+#: The form of a stage term (rag.answer.followup.stage_terms): 第二, 二期.
+STAGE_FORM = re.compile(r"第[一二三四五六七八九十0-9]{1,2}|[一二三四五六七八九十]{1,2}期")
 #: Words that name the kind of stage, not the topic (阶段 in 第二阶段).
 STAGE_WORDS = ("阶段", "期", "批", "届")
 
