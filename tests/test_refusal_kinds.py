@@ -131,3 +131,23 @@ def test_a_stage_no_sentence_is_about_is_a_near_miss(pipeline):
     in the reason, phase one's statement quoted."""
     ans = pipeline.ask("What is the computing capacity of the second phase of the Qianhai computing centre?")
     assert ans.refused and "second phase" in ans.refusal_reason
+
+
+def test_a_word_only_another_article_uses_does_not_make_the_answer(corpus_copy, tmp_path, monkeypatch):
+    """In a large archive nearly every word occurs in some article, so the
+    unseen-term check also asks the answer's own article. A news item that
+    says 出資 does not make the Nansha fund paragraph (which never says who
+    put in how much) an answer; without the article's scope it is answered."""
+    from rag.answer import lexical
+    from rag.pipeline import QAPipeline
+    from rag.search.knowledge_base import IndexSettings, open_knowledge_base
+
+    (corpus_copy / "zz_news.txt").write_text("本地企業共同出資設立新公司，業務涵蓋物流與倉儲。\n", encoding="utf-8")
+    kb = open_knowledge_base(IndexSettings(corpus_dir=corpus_copy, index_dir=tmp_path / "index"), progress=False)
+    assert "出资" in kb.keyword_idf  # the corpus has the word now
+    qa = QAPipeline(kb)
+    question = "南沙5億元人工智能產業基金中，粵財基金管理有限公司出資多少？"
+    ans = qa.ask(question)
+    assert ans.refused and "答案所在的文章沒有出現「出資」" in ans.refusal_reason
+    monkeypatch.setattr(lexical, "ANSWER_ARTICLE_SCOPE", False)
+    assert not qa.ask(question).refused
