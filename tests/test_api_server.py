@@ -115,12 +115,12 @@ def test_a_refusal_is_a_normal_answer_that_says_why(client):
     reply = ask(client, [user("鵬城雲腦II每年的耗電量是多少？")])
     content = reply.choices[0].message.content
     # the refusal, what the articles do say of 鵬城雲腦II (cited), and why
-    assert content.startswith("文章沒有提到這一點。 文章提到的是：") and "[1]\n\n(文章沒有出現「耗電量」。)\n\n" in content
+    assert content.startswith("文章沒有提到這一點。 文章提到的是：") and "[1]\n\n(文章沒有出現「耗電量」。" in content
     assert "\n\nClosest passage (it does not answer the question):\n\n[1] " in content and "Sources:" not in content
     extra = reply.model_extra
     assert extra["refused"] is True and len(extra["citations"]) == 1 and extra["short_answer"] is None
     assert "鵬城雲腦II" in extra["citations"][0]["text"]
-    assert extra["refusal_reason"] == "文章沒有出現「耗電量」。"
+    assert extra["refusal_reason"].startswith("文章沒有出現「耗電量」。")  # the missing term first
 
 
 def test_a_wrong_or_missing_key_is_401(server):
