@@ -176,8 +176,27 @@ def unseen_words(question: str, vocabulary) -> list[str]:
     Precise mode, not search mode: search mode's fragments ("平台中有" ->
     "中有") are not words of the question."""
     out = []
-    for word, flag in pseg.lcut(to_simplified(question)):
+    words = pseg.lcut(to_simplified(question))
+    for i, (word, flag) in enumerate(words):
+        if i and is_question_word(words[i - 1].word + word[:1]):
+            word = word[1:]  # jieba took a question word's last character: 哪|天开 (哪天开的) is 哪天|开
         if (len(word) >= 2 and _HAN_WORD.match(word) and word not in vocabulary and not is_question_word(word)
                 and not flag.startswith(_NON_CONCEPT_TAGS) and word not in out):
             out.append(word)
     return out
+
+
+class TextVocabulary:
+    """A container for :func:`unseen_words`: ``word in vocab`` when ``word``
+    is one of ``tokens`` or occurs in ``text`` (Simplified, lower case), so
+    that a word jieba cut out of a longer one (黄坤 of 黄坤明) is not unseen.
+
+    >>> "黄坤" in TextVocabulary("广东省委书记黄坤明主持召开座谈会")
+    True
+    """
+
+    def __init__(self, text: str, tokens=(), convert: bool = True):
+        self.text, self.tokens = to_simplified(text).lower() if convert else text, tokens  # convert=False: already so
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.tokens or word in self.text

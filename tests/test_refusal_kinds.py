@@ -151,3 +151,26 @@ def test_a_word_only_another_article_uses_does_not_make_the_answer(corpus_copy, 
     assert ans.refused and "答案所在的文章沒有出現「出資」" in ans.refusal_reason
     monkeypatch.setattr(lexical, "ANSWER_ARTICLE_SCOPE", False)
     assert not qa.ask(question).refused
+
+
+def test_a_word_jieba_cut_wrong_is_not_unseen():
+    from rag.text import TextVocabulary, unseen_words
+
+    vocab = TextVocabulary("广东省委书记黄坤明主持召开座谈会。4月1日，新闻发布会在广州召开。")
+    assert "黄坤" in vocab and "黄坤明" in vocab and "耗电量" not in vocab
+    assert "天开" not in unseen_words("新闻发布会是哪天开的？", set())  # 哪天|开, not 哪|天开
+    assert unseen_words("鹏城云脑II每年的耗电量是多少？", vocab)[-1] == "耗电量"
+
+
+@pytest.mark.parametrize("question, history, span", [
+    # refused as naming "黄坤" (jieba's cut of 黄坤明) before 0.13.0
+    ("黄坤明主持的人工智能与机器人产业发展座谈会是哪天召开的？", None, "2月18日"),
+    # the lexical ranking's first sentence states no count; the answer sentence says 近百人
+    ("深港院士专家（河套）座谈会大概来了多少人？", None, "近百人"),
+    # the answer sentence names the stage (第二階段) though the lexical ranking's first does not
+    ("What about the second stage?", ["When does UBTech's first stage of putting humanoid robots into factories run?"],
+     "2025年-2027年"),
+])
+def test_the_checks_read_the_answer_sentence(pipeline, question, history, span):
+    ans = pipeline.ask(question, history=history)
+    assert not ans.refused and ans.short_answer is not None and span in ans.short_answer["text"]

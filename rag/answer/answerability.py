@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from rag.answer.backends.base import AnswerRequest
 from rag.answer.followup import stage_terms
@@ -80,6 +81,9 @@ PREMISE_VETO = True
 #: a sentence about that stage, else refused as a near miss (rag.answer.stages;
 #: measured on the 448 dev items of 0.12.0: docs/reader.md).
 STAGE_CHECK = True
+#: The answer-type, title and focus checks (rag.answer.lexical.note_chosen) read the answer
+#: sentence the reranker chose, not the lexical ranking's first sentences (docs/reader.md).
+ANSWER_SENTENCE_CHECKS = True
 #: How the reader reads an English question (:func:`reader_question`):
 #: "terms", "mixed" or "english". eval/tune_reader.py --lang en on the 100
 #: English dev items (a reader checkpoint of the 0.10.0 run, step 600):
@@ -319,14 +323,9 @@ def refusal_message(script: str, focus: tuple[str, ...] = (), unseen: list[str] 
     return text.replace("“", "「").replace("”", "」") if script == "zh-Hant" else text
 
 
-def threshold_for(script: str) -> float:
-    """REFUSAL_THRESHOLD for a question in ``script``."""
-    return REFUSAL_THRESHOLD["en" if script == "en" else "zh"]
-
-
-def override_for(script: str) -> float:
-    """PENALTY_OVERRIDE for a question in ``script``."""
-    return PENALTY_OVERRIDE["en" if script == "en" else "zh"]
+def threshold_for(script: str, table: dict | None = None) -> float:
+    """REFUSAL_THRESHOLD (or another per-script ``table``, PENALTY_OVERRIDE) for a question in ``script``."""
+    return (REFUSAL_THRESHOLD if table is None else table)["en" if script == "en" else "zh"]
 
 
 def lexical_signals(request: AnswerRequest):
@@ -394,8 +393,8 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
             named = any(mentions(c) for c in sentences)
             out.reason = refusal_message(request.script, request.focus, focus_named=named)
             return out
-        if focused:
-            out.sentences = [focused[0]] + [c for c in sentences if c is not focused[0]]
+        if focused:  # the answer sentence names the focus: the lexical focus check is met
+            out.sentences, evidence.focus_found = [focused[0]] + [c for c in sentences if c is not focused[0]], True
     elif STAGE_CHECK and (stages := stage_terms(request.asked or request.question)):
         # a numbered phase or stage (二期, "the second phase"): answer from a sentence about
         # it, else it is a near miss (the articles give another stage's figure), quoted
@@ -408,22 +407,22 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
             out.sentences = [chosen] + [c for c in sentences if c is not chosen]
     top = out.best_sentence
     if top is not None:
+        article = kb.articles[top.doc].repaired.text
         if top.answer is None:  # ranked first on lexical evidence: read that sentence alone for its span
-            text = kb.articles[top.doc].repaired.text[top.span[0]:top.span[1]]
-            sp = reader.read(question, to_simplified(text))
+            sp = reader.read(question, to_simplified(article[top.span[0]:top.span[1]]))
             if sp.end > sp.start:
                 top.answer, top.reader = (top.span[0] + sp.start, top.span[0] + sp.end), sp.score
         if top.answer is not None:
-            out.doc, out.span = top.doc, top.answer
-            out.span_text = kb.articles[top.doc].repaired.text[top.answer[0]:top.answer[1]]
-        evidence.absent_terms = absent_words(request.asked or request.question, kb.articles[top.doc].repaired.text,
-                                             evidence.unseen_terms)  # what the answer's own article lacks
+            out.doc, out.span, out.span_text = top.doc, top.answer, article[top.answer[0]:top.answer[1]]
+        evidence.absent_terms = absent_words(request.asked or request.question, article, evidence.unseen_terms)
+        if ANSWER_SENTENCE_CHECKS:  # the answer-type, title and focus checks read the answer sentence itself
+            note_chosen(evidence, [SimpleNamespace(text=article[top.span[0]:top.span[1]])], request.focus)
     if missing or premise:  # no reader score overrides a name or an event the articles never state
         out.answerable = False
         out.reason = refusal_message(request.script, missing=missing, premise=premise)
         return out
     if out.answerable and vetoes:
-        if set(fired_penalties(evidence)) & set(vetoes) and out.score < override_for(request.script):
+        if set(fired_penalties(evidence)) & set(vetoes) and out.score < threshold_for(request.script, PENALTY_OVERRIDE):
             out.answerable = False
             out.reason = refusal_reason(evidence, request.script)
             out.closest = closest_statement(request, out)

@@ -89,7 +89,8 @@ _ANSWER_TYPES = [
 ]
 # Arabic digits (not those of a model name: "Walker S1", "A800"), a run of two
 # or more Chinese numerals (十七, 一千), or one numeral with a measure word (三个, 两项).
-_NUMBER = re.compile(r"(?<![A-Za-z0-9])\d|[一二三四五六七八九十百千万亿两]{2,}|[一二三四五六七八九十两]+(个|家|项|倍|名|位|年|条|亿|万|部|次|种|类|批|所|款|成)")
+_NUMBER = re.compile(r"(?<![A-Za-z0-9])\d|[一二三四五六七八九十百千万亿两]{2,}|[一二三四五六七八九十两]+(个|家|项|倍|名|位|年|条|亿|万|部|次|种|类|批|所|款|成)"
+                     r"|[近数上]?[百千万]人")  # 近百人, 数千人
 _DATE = re.compile(r"\d+年|\d+月|\d+日|[一二三四五六七八九十]+月")
 # The measure word after 多少/几 ("多少家", "几岁"): the answer must count in it. Left out: 个, which
 # Chinese drops or swaps freely ("十七部门" answers "多少个部门"), and 倍, a ratio the articles may
@@ -260,16 +261,6 @@ class LexicalSignals:
 ANSWER_ARTICLE_SCOPE = True
 
 
-class _TextVocabulary:
-    """``word in vocab``: the word occurs in ``text`` (Simplified, lower case)."""
-
-    def __init__(self, text: str):
-        self.text = to_simplified(text).lower()
-
-    def __contains__(self, word: str) -> bool:
-        return word in self.text
-
-
 def absent_words(question: str, article: str, unseen: list[str]) -> list[str]:
     """The concept words of a Chinese ``question`` (rag.text.unseen_words)
     that ``article`` (the answer's article, any script) never uses, less
@@ -280,11 +271,11 @@ def absent_words(question: str, article: str, unseen: list[str]) -> list[str]:
     >>> absent_words("南沙区的常住人口有多少？", "天龙社区常住人口约1.6万。", [])
     ['南沙']
     """
-    from rag.text import unseen_words
+    from rag.text import TextVocabulary, unseen_words
 
     if not ANSWER_ARTICLE_SCOPE or not re.search(r"[\u3400-\u9fff]", question):
         return []
-    return [w for w in unseen_words(question, _TextVocabulary(article)) if w not in unseen]
+    return [w for w in unseen_words(question, TextVocabulary(article)) if w not in unseen]
 
 
 def note_chosen(ev: LexicalSignals, chosen: list[Candidate], focus: tuple[str, ...] = ()) -> None:

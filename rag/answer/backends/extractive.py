@@ -42,7 +42,7 @@ from rag.answer.lexical import (
     weighted_coverage,
 )
 from rag.script import to_script, to_simplified
-from rag.text import keywords, unseen_words
+from rag.text import TextVocabulary, keywords, unseen_words
 
 
 class ExtractiveOptions(BackendOptions):
@@ -81,7 +81,7 @@ class ExtractiveBackend(AnswerBackend):
         kind = expected_answer_type(request.question)
         idf, unseen = kb.keyword_idf, kb.unseen_idf()
         asked = request.asked or request.question
-        unseen_terms = unseen_words(asked, idf)
+        unseen_terms = unseen_words(asked, TextVocabulary(kb.corpus_names.text, idf, convert=False))
         if request.script == "en":
             unseen_terms += kb.english_expander.unmatched(asked)
         # Looked up here rather than read from the passages' scores, so that the
