@@ -46,6 +46,7 @@ _EN_STOP = frozenset(
     out so such can could would should will shall may might must not no yes any some each every all both either neither more most
     much many few other another same own only very just even quoted spoke speak mention mentioned named called
     far ago yet still percent percentage per cent long now today
+    roughly approximately nearly almost around exactly
     january february march april may june july august september october november december""".split()
 )
 _GLOSS_CLEAN = re.compile(r"\([^)]*\)|\[[^\]]*\]|^to |^a |^an |^the ")
