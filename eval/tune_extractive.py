@@ -42,7 +42,7 @@ def collect(gold: Path, retriever: str):
         cands, evidence = backend.candidates(request)
         for c in cands:
             c.score = score(c, Weights())
-        note_chosen(evidence, select(sorted(cands, key=lambda c: -c.score)) if cands else [], request.focus)
+        note_chosen(evidence, [c.text for c in select(sorted(cands, key=lambda c: -c.score))] if cands else [], request.focus)
         relevance = [is_relevant(p.text, item.evidence) for p in request.passages]
         rows.append((item, request.script, cands, evidence, relevance))
     return rows

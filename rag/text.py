@@ -190,13 +190,15 @@ class TextVocabulary:
     """A container for :func:`unseen_words`: ``word in vocab`` when ``word``
     is one of ``tokens`` or occurs in ``text`` (Simplified, lower case), so
     that a word jieba cut out of a longer one (黄坤 of 黄坤明) is not unseen.
+    ``convert=False`` takes ``text`` as already Simplified and lower case
+    (rag.answer.entities.CorpusNames' texts), saving an OpenCC pass a question.
 
     >>> "黄坤" in TextVocabulary("广东省委书记黄坤明主持召开座谈会")
     True
     """
 
     def __init__(self, text: str, tokens=(), convert: bool = True):
-        self.text, self.tokens = to_simplified(text).lower() if convert else text, tokens  # convert=False: already so
+        self.text, self.tokens = to_simplified(text).lower() if convert else text, tokens
 
     def __contains__(self, word: str) -> bool:
         return word in self.tokens or word in self.text

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 from rag.answer.backends.base import AnswerRequest
 from rag.answer.followup import stage_terms
 from rag.answer.lexical import absent_words, fired_penalties, note_chosen, refusal_reason, select
+from rag.text import TextVocabulary
 from rag.answer.stages import STAGE_FORM, in_stage, stage_label, stage_sentence
 from rag.script import to_script, to_simplified
 from rag.training.data import MAX_WINDOW_CHARS, MAX_WINDOW_SENTENCES  # the windows the reader was trained on
@@ -323,9 +323,9 @@ def refusal_message(script: str, focus: tuple[str, ...] = (), unseen: list[str] 
     return text.replace("“", "「").replace("”", "」") if script == "zh-Hant" else text
 
 
-def threshold_for(script: str, table: dict | None = None) -> float:
-    """REFUSAL_THRESHOLD (or another per-script ``table``, PENALTY_OVERRIDE) for a question in ``script``."""
-    return (REFUSAL_THRESHOLD if table is None else table)["en" if script == "en" else "zh"]
+def per_script(table: dict[str, float], script: str) -> float:
+    """``table``'s value (REFUSAL_THRESHOLD, PENALTY_OVERRIDE) for a question in ``script``."""
+    return table["en" if script == "en" else "zh"]
 
 
 def lexical_signals(request: AnswerRequest):
@@ -335,7 +335,7 @@ def lexical_signals(request: AnswerRequest):
     ``unseen_terms`` name the question's words no chunk contains)."""
     from rag.answer.backends.extractive import ExtractiveBackend
     ranked, ev = ExtractiveBackend().rank(request)
-    note_chosen(ev, select(ranked) if ranked else [], request.focus)
+    note_chosen(ev, [c.text for c in select(ranked)] if ranked else [], request.focus)
     return ranked, ev
 
 
@@ -354,7 +354,7 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
     Returns:
         :class:`Assessment`.
     """
-    threshold = threshold_for(request.script) if threshold is None else threshold
+    threshold = per_script(REFUSAL_THRESHOLD, request.script) if threshold is None else threshold
     vetoes = LEXICAL_VETOES if vetoes is None else vetoes
     kb = request.kb
     missing = missing_entities(request) if MISSING_ENTITY_VETO else []
@@ -393,8 +393,8 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
             named = any(mentions(c) for c in sentences)
             out.reason = refusal_message(request.script, request.focus, focus_named=named)
             return out
-        if focused:  # the answer sentence names the focus: the lexical focus check is met
-            out.sentences, evidence.focus_found = [focused[0]] + [c for c in sentences if c is not focused[0]], True
+        if focused:
+            out.sentences = [focused[0]] + [c for c in sentences if c is not focused[0]]
     elif STAGE_CHECK and (stages := stage_terms(request.asked or request.question)):
         # a numbered phase or stage (二期, "the second phase"): answer from a sentence about
         # it, else it is a near miss (the articles give another stage's figure), quoted
@@ -414,15 +414,16 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
                 top.answer, top.reader = (top.span[0] + sp.start, top.span[0] + sp.end), sp.score
         if top.answer is not None:
             out.doc, out.span, out.span_text = top.doc, top.answer, article[top.answer[0]:top.answer[1]]
-        evidence.absent_terms = absent_words(request.asked or request.question, article, evidence.unseen_terms)
+        evidence.absent_terms = absent_words(request.asked or request.question, TextVocabulary(
+            kb.corpus_names.by_doc[top.doc], convert=False), evidence.unseen_terms)  # what the answer's article lacks
         if ANSWER_SENTENCE_CHECKS:  # the answer-type, title and focus checks read the answer sentence itself
-            note_chosen(evidence, [SimpleNamespace(text=article[top.span[0]:top.span[1]])], request.focus)
+            note_chosen(evidence, [article[top.span[0]:top.span[1]]], request.focus)
     if missing or premise:  # no reader score overrides a name or an event the articles never state
         out.answerable = False
         out.reason = refusal_message(request.script, missing=missing, premise=premise)
         return out
     if out.answerable and vetoes:
-        if set(fired_penalties(evidence)) & set(vetoes) and out.score < threshold_for(request.script, PENALTY_OVERRIDE):
+        if set(fired_penalties(evidence)) & set(vetoes) and out.score < per_script(PENALTY_OVERRIDE, request.script):
             out.answerable = False
             out.reason = refusal_reason(evidence, request.script)
             out.closest = closest_statement(request, out)

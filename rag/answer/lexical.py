@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import jieba.posseg as pseg
 
 from rag.script import to_script, to_simplified
+from rag.text import TextVocabulary, unseen_words
 
 
 @dataclass(frozen=True)
@@ -261,29 +262,27 @@ class LexicalSignals:
 ANSWER_ARTICLE_SCOPE = True
 
 
-def absent_words(question: str, article: str, unseen: list[str]) -> list[str]:
+def absent_words(question: str, article, unseen: list[str]) -> list[str]:
     """The concept words of a Chinese ``question`` (rag.text.unseen_words)
-    that ``article`` (the answer's article, any script) never uses, less
-    those the whole corpus lacks (``unseen``, reported as such). Empty for an
-    English question (its words are not the articles' words) or when
-    ANSWER_ARTICLE_SCOPE is off.
+    that ``article`` (the answer's article as a rag.text.TextVocabulary)
+    never uses, less those the whole corpus lacks (``unseen``, reported as
+    such). Empty for an English question (its words are not the articles'
+    words) or when ANSWER_ARTICLE_SCOPE is off.
 
-    >>> absent_words("南沙区的常住人口有多少？", "天龙社区常住人口约1.6万。", [])
+    >>> absent_words("南沙区的常住人口有多少？", TextVocabulary("天龙社区常住人口约1.6万。"), [])
     ['南沙']
     """
-    from rag.text import TextVocabulary, unseen_words
-
     if not ANSWER_ARTICLE_SCOPE or not re.search(r"[\u3400-\u9fff]", question):
         return []
-    return [w for w in unseen_words(question, TextVocabulary(article)) if w not in unseen]
+    return [w for w in unseen_words(question, article) if w not in unseen]
 
 
-def note_chosen(ev: LexicalSignals, chosen: list[Candidate], focus: tuple[str, ...] = ()) -> None:
+def note_chosen(ev: LexicalSignals, chosen: list[str], focus: tuple[str, ...] = ()) -> None:
     """Set ``ev.answer_typed`` (number/date/place questions, with the asked
     measure word), ``ev.title`` / ``ev.title_found`` ("who" questions about a
     title) and ``ev.focus_found`` / ``ev.focus_terms`` (requests with focus
-    terms) from the chosen sentences."""
-    texts = [to_simplified(c.text).lower() for c in chosen]
+    terms) from the chosen sentences' texts (any script)."""
+    texts = [to_simplified(t).lower() for t in chosen]
     if ev.answer_type in CHECKED_TYPES and chosen:
         ev.answer_typed = any(holds_answer_type(t, ev.answer_type, ev.question) for t in texts)
         measure = asked_measure(ev.question) if ev.answer_type == "number" else None

@@ -115,7 +115,7 @@ class ExtractiveBackend(AnswerBackend):
             return self.answer_from_reader(request)
         ranked, ev = self.rank(request)
         chosen = select(ranked) if ranked else []
-        note_chosen(ev, chosen, request.focus)
+        note_chosen(ev, [c.text for c in chosen], request.focus)
         strength = lexical_answerability(ev, request.script) if ranked else float("-inf")
         if strength < REFUSAL_THRESHOLD:
             return Draft(claims=[], refused=True, answerability=strength, reason=refusal_reason(ev, request.script))
