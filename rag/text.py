@@ -166,6 +166,11 @@ def keywords(text: str) -> tuple[str, ...]:
 # jieba POS tags that do not name a concept: pronouns, numerals, measure
 # words, particles, prepositions, conjunctions, locality words, punctuation.
 _NON_CONCEPT_TAGS = ("r", "m", "q", "u", "p", "c", "y", "f", "x", "d", "e", "o")
+# Verbs, time words, place words and distinguishing words (打算, 拿到, 上一年, 省里, 重型) are
+# how people paraphrase; the articles name the same act or time differently (将, 给予, 同比).
+# Verbal nouns (vn: 出资, 预计) stay concepts. Measured on the 648 dev items: see
+# docs/reader.md, "Words people paraphrase (0.14.0)".
+_PARAPHRASED_TAGS = frozenset({"v", "vd", "vg", "vi", "vq", "t", "tg", "s", "b"})
 _HAN_WORD = re.compile(r"^[\u3400-\u9fff]+$")
 
 
@@ -181,7 +186,7 @@ def unseen_words(question: str, vocabulary) -> list[str]:
         if i and is_question_word(words[i - 1].word + word[:1]):
             word = word[1:]  # jieba took a question word's last character: 哪|天开 (哪天开的) is 哪天|开
         if (len(word) >= 2 and _HAN_WORD.match(word) and word not in vocabulary and not is_question_word(word)
-                and not flag.startswith(_NON_CONCEPT_TAGS) and word not in out):
+                and not flag.startswith(_NON_CONCEPT_TAGS) and flag not in _PARAPHRASED_TAGS and word not in out):
             out.append(word)
     return out
 

@@ -6,6 +6,7 @@ import pytest
 
 from rag.answer.entities import CorpusNames, proper_headwords
 from rag.answer.premise import unsupported_premise
+from rag.script import to_simplified
 
 from .conftest import CORPUS
 
@@ -83,7 +84,7 @@ def test_a_near_miss_says_what_the_articles_do_give(pipeline):
 def test_a_near_miss_without_a_missing_term_is_named_as_one(pipeline):
     """Every word of the question is in the articles, but not the answer: the
     reason names the kind and the topic words the quoted sentence shares."""
-    from rag.answer.answerability import refusal_message
+    from rag.answer.refusals import refusal_message
 
     assert refusal_message("zh-Hant", near=["前海"]).startswith("相近但不相符：文章提到「前海」")
     assert "near miss" in refusal_message("en", near=["前海"])
@@ -174,3 +175,49 @@ def test_a_word_jieba_cut_wrong_is_not_unseen():
 def test_the_checks_read_the_answer_sentence(pipeline, question, history, span):
     ans = pipeline.ask(question, history=history)
     assert not ans.refused and ans.short_answer is not None and span in ans.short_answer["text"]
+
+
+def test_paraphrased_verbs_and_times_are_not_unseen_terms(names):
+    """打算 (for 将), 挑选/拿到 (for 择优支持/给予), 上一年 (for 同比): people paraphrase
+    acts and times; a noun the articles lack (耗电量) is still an unseen term."""
+    from rag.text import TextVocabulary, unseen_words
+
+    vocab = TextVocabulary(names.text, convert=False)
+    assert unseen_words("深圳打算整合基金资源，打造多大规模的人工智能基金群？", vocab) == []
+    assert unseen_words("省里每年挑选支持的开源社区，一家最多能拿到多少钱？", vocab) == []
+    assert unseen_words("比上一年增长了多少？", vocab) == []
+    assert unseen_words("鹏城云脑II每年的耗电量是多少？", vocab) == ["耗电量"]
+
+
+@pytest.mark.parametrize("question, missing", [
+    ("上海浦東新區對人形機器人企業有甚麼扶持政策？", ["上海浦东新区"]),  # jieba keeps the compound whole
+    ("苏州工业园区对机器人企业有什么补贴？", ["苏州工业园区"]),
+    ("哪位嘉賓形容港深兩地各有所長？", []),  # the articles write 深港
+    ("Which company is the national key laboratory for heavy-duty robots (the Blue Orange Lab) built on?", []),
+])
+def test_compound_places_and_translated_names(names, question, missing):
+    assert names.missing(question) == missing
+
+
+def test_a_whole_name_spelled_in_pinyin_is_mentioned(names):
+    """"Bufu" alone spells 部副, found in another article; "Huang Bufu" spells 黄卜夫."""
+    doc = next(d for d, text in names.by_doc.items() if "黄卜夫" in text)
+    assert names.missing("In what year did Huang Bufu start his company in Shenzhen?", [doc]) == []
+
+
+def test_the_words_of_a_translated_name_are_not_unmatched(pipeline):
+    """Cloud Brain is 云脑 and Bay Area 湾区 (one headword a word); Nobel Prize names nothing here."""
+    expander = pipeline.kb.english_expander
+    assert expander.unmatched("How many times the computing power of Pengcheng Cloud Brain II will Cloud Brain III have?") == []
+    assert "bay" not in expander.unmatched("How many people attended the launch of the Bay Area AI industry innovation alliance?")
+    assert {"nobel", "prize"} <= set(expander.unmatched("Who won the 2024 Nobel Prize in Physics?"))
+
+
+@pytest.mark.parametrize("question, name", [
+    ("2025深港院士专家（河套）座谈会是谁主持的？", "吴欢"),  # the best sentence's span is the event's name 圳・智荟
+    ("Who is the director of Peng Cheng Laboratory quoted in the Hong Kong AI ecosystem story?", "高文"),
+])
+def test_who_is_answered_with_a_name(pipeline, question, name):
+    ans = pipeline.ask(question)
+    assert not ans.refused and ans.short_answer is not None
+    assert name in to_simplified(ans.short_answer["text"])

@@ -48,7 +48,8 @@ _EN_STOP = frozenset(
     out so such can could would should will shall may might must not no yes any some each every all both either neither more most
     much many few other another same own only very just even quoted spoke speak mention mentioned named called
     far ago yet still percent percentage per cent long now today
-    roughly approximately nearly almost around exactly
+    roughly approximately nearly almost around exactly several supposed
+    story stories piece page pages newspaper outlet
     january february march april may june july august september october november december""".split()
 )
 _GLOSS_CLEAN = re.compile(r"\([^)]*\)|\[[^\]]*\]|^to |^a |^an |^the ")
@@ -290,9 +291,10 @@ class EnglishExpander:
         glosses = _cedict_glosses()
         stem = _stemmer()
         text = self.text.lower()
+        named = self.name_words(question)
         out = []
         for word in (w.lower() for w in _WORD.findall(question)):
-            if word in _EN_STOP or len(word) < 3 or word in text:
+            if word in _EN_STOP or len(word) < 3 or word in text or word in named:
                 continue
             forms = [word] + ([word[:-1]] if word.endswith("s") else []) + ([word[:-2]] if word.endswith("es") else [])
             known = [h for f in forms for _, h in glosses.get(f, []) if len(h) >= 2]
@@ -301,6 +303,29 @@ class EnglishExpander:
             # the headword itself, not a part of it: 实际参数 ("actual parameter") is not in the corpus because 实际 is
             if stem(word) not in self.translated_stems:
                 out.append(word)
+        return out
+
+    def name_words(self, question: str) -> set[str]:
+        """Lower-case words of the question's capitalized names (two or more
+        words) that the corpus names in Chinese: the whole name spells corpus
+        characters in pinyin ("Gao Song" -> 高松), or two neighbouring words
+        translate, one CC-CEDICT headword each (single characters too), into
+        a corpus string ("Bay Area" -> 湾 + 区, "Cloud Brain" -> 云 + 脑,
+        "Songshan Lake" -> 松山 + 湖). A name's words are translated as a whole,
+        so "cloud" is not a word the articles lack when they name 鹏城云脑."""
+        glosses = _cedict_glosses()
+        out: set[str] = set()
+        for m in _CAPITALISED.finditer(question):
+            words = [w for w in re.split(r"[ -]", m.group(1)) if w]
+            if len(words) < 2:
+                continue
+            if any(n in self.text for n in self.names(m.group(1))):
+                out.update(w.lower() for w in words)
+                continue
+            forms = [{h for _, h in glosses.get(w.lower(), [])} | set(self.names(w)) for w in words]
+            for i in range(len(words) - 1):
+                if any(a + b in self.text for a in forms[i] for b in forms[i + 1]):
+                    out.update((words[i].lower(), words[i + 1].lower()))
         return out
 
     def aliases(self, question: str) -> list[str]:

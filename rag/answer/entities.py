@@ -54,6 +54,15 @@ _CAPITALISED = re.compile(r"\b([A-Z][A-Za-z]*(?:[ -][A-Z][A-Za-z]*)*)")
 _LATIN_COMMON = frozenset({"ai", "it", "ok", "vs", "app", "gdp", "cpu", "gpu", "ceo", "cto", "cfo", "ipo", "id", "pk"})
 
 
+def _proper_parts(word: str, proper) -> list[str]:
+    """The proper-noun parts (CC-CEDICT, ``proper``) of a word jieba kept whole
+    (上海浦东新区 -> 上海, 浦东, 浦东新区; 苏州工业园区 -> 苏州): a compound of a
+    name the articles lack and a common word is not itself a headword."""
+    import jieba
+
+    return [p for p in dict.fromkeys(jieba.lcut_for_search(word)) if p != word and len(p) >= 2 and p in proper]
+
+
 def _normal(text: str) -> str:
     """Simplified, NFKC (full-width brackets and letters as ASCII), no whitespace, lower case."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", to_simplified(text))).lower()
@@ -136,6 +145,8 @@ class CorpusNames:
         if len(t) >= 3 and _HAN_RUN.fullmatch(t):
             if re.search("|".join(re.escape(t[:i]) + "." + re.escape(t[i + 1:]) for i in range(len(t))), text):
                 return True
+        if len(t) == 2 and _HAN_RUN.fullmatch(t) and t[::-1] in text:
+            return True  # a pair of place abbreviations is written in either order (港深, 深港)
         stem = next((t[: -len(s)] for s in NAME_SUFFIXES if t.endswith(s) and len(t) - len(s) >= 2), None)
         return stem is not None and stem in text
 
@@ -158,7 +169,8 @@ class CorpusNames:
                 continue
             else:
                 stem = next((word[: -len(s)] for s in NAME_SUFFIXES if word.endswith(s) and len(word) - len(s) >= 2), word)
-                if word not in proper and stem not in proper:
+                if word not in proper and stem not in proper and not any(
+                        not self.mentions(part, docs) for part in _proper_parts(word, proper)):
                     continue
             if not self.mentions(word, docs) and word not in out:
                 out.append(word)
@@ -185,6 +197,8 @@ class CorpusNames:
                 continue  # a sentence's first word is capitalized anyway
             if re.match(r"\s*[（(][^)）]*[\u3400-\u9fff]", question[m.end():]):
                 continue  # "SmartMore (思謀科技)": the question gives the Chinese name
+            if any(_normal(n) in text for n in self.expander.names(m.group(1))):
+                continue  # the whole phrase spells a corpus name (Huang Bufu -> 黄卜夫; "Bufu" alone spells 部副)
             recognised = False
             known = False
             for w in words:
@@ -195,7 +209,8 @@ class CorpusNames:
                     known = True
                     break
                 sylls = split_pinyin(w)
-                if (heads and all_proper) or (sylls and len(sylls) >= 2 and len(w) >= 4 and not w.isupper()):
+                if (heads and all_proper) or (sylls and len(sylls) >= 2 and len(w) >= 4 and not w.isupper()
+                                              and lw not in glosses):  # "Orange" spells o-ran-ge, but is an English word
                     recognised = True
             if not known and recognised and m.group(1) not in out:
                 out.append(m.group(1))
