@@ -221,3 +221,23 @@ def test_who_is_answered_with_a_name(pipeline, question, name):
     ans = pipeline.ask(question)
     assert not ans.refused and ans.short_answer is not None
     assert name in to_simplified(ans.short_answer["text"])
+
+
+def test_a_money_question_needs_a_sum(pipeline):
+    """"1至2个月" is a number but not money; 800万元 is."""
+    from rag.answer.lexical import _ASKS_MONEY, _MONEY
+
+    assert _ASKS_MONEY.search("how much funding would it need?") and _ASKS_MONEY.search("一家最多能拿到多少钱")
+    assert _MONEY.search("每个给予最高800万元资助") and not _MONEY.search("每年有1至2个月时间")
+    assert pipeline.ask("How much funding would the proposed shared computing center in Hetao need?").refused
+    ans = pipeline.ask("省里每年挑选支持的开源社区，一家最多能拿到多少钱？")
+    assert not ans.refused and "800万元" in ans.short_answer["text"]
+
+
+def test_a_name_the_answers_article_lacks_refuses(pipeline):
+    """The alliance was launched in 南沙; its article never names 前海 (other articles do)."""
+    ans = pipeline.ask("灣區人工智能產業創新聯盟在深圳前海成立那天，有哪些項目簽約？")
+    assert ans.refused and ans.refusal_reason.startswith("答案所在的文章沒有提到")
+    # a question in parts names two articles' things: not refused for it
+    ans = pipeline.ask("南沙人工智能扶持办法给予的最高资金支持，和广东对省级人工智能与机器人领域制造业创新中心的最高支持额度一样吗？各是多少？")
+    assert not ans.refused

@@ -9,7 +9,7 @@ from rag.script import to_script
 
 def refusal_message(script: str, focus: tuple[str, ...] = (), unseen: list[str] | None = None,
                     missing: list[str] | None = None, premise: list[str] | None = None,
-                    near: list[str] | None = None, focus_named: bool = False) -> str:
+                    near: list[str] | None = None, focus_named: bool = False, article: bool = False) -> str:
     """Why the reader refused, in the reader's script, naming the kind:
     a missing entity (``missing``: names the articles never mention), an
     unsupported premise (``premise``: events the passages never state), a
@@ -18,11 +18,13 @@ def refusal_message(script: str, focus: tuple[str, ...] = (), unseen: list[str] 
     miss (``near``: the question's topic words that the closest sentence,
     cited with the refusal, does name), a contrast follow-up's subject
     (``focus``) that the passages do not name, or name without an answer
-    beside it (``focus_named``), or no answer found."""
+    beside it (``focus_named``), or no answer found. ``article``: the missing names are missing from the
+    article the answer would come from (the corpus may name them elsewhere)."""
     if missing or premise:
         if missing:
-            en = f"The articles never mention {', '.join(missing)}, so they cannot answer this."
-            zh = f"文章没有提到“{'”“'.join(missing)}”，无法回答这个问题。"
+            en = (f"The article the answer would come from never mentions {', '.join(missing)}, so it cannot answer this."
+                  if article else f"The articles never mention {', '.join(missing)}, so they cannot answer this.")
+            zh = f"{'答案所在的文章' if article else '文章'}没有提到“{'”“'.join(missing)}”，无法回答这个问题。"
         else:
             en = (f"The question assumes something the articles do not report ({', '.join(premise)}); "
                   "they give no such event.")
