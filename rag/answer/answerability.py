@@ -94,6 +94,9 @@ ANSWER_ARTICLE_NAMES = True
 #: A question in parts ("分别是谁", "是…的多少倍", "both") may name one article's things and another's.
 _SEVERAL_PARTS = re.compile(r"分别|各是|各为|各有|各自|两篇|两边|两者|一样|相同|相比|比较|之比|多少倍|几倍|都提到|都点名"
                             r"|\bboth\b|\beach\b|\brespectively\b|\bcompare|\bdiffer", re.I)
+#: A "who" question about a title (署长, 厅长) whose answer sentence names only its deputy (副署长)
+#: is refused however sure the reader is (measured on the 648 dev items: docs/reader.md).
+TITLE_VETO = True
 #: A "who" question is answered with a name (rag.answer.persons; docs/reader.md).
 PERSON_ANSWER = True
 #: How the reader reads an English question (:func:`reader_question`):
@@ -395,7 +398,8 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
         out.reason = refusal_message(request.script, missing=missing, premise=premise, article=bool(in_article))
         return out
     if out.answerable and vetoes:
-        if set(fired_penalties(evidence)) & set(vetoes) and out.score < per_script(PENALTY_OVERRIDE, request.script):
+        fired = set(fired_penalties(evidence)) & set(vetoes)
+        if fired and (out.score < per_script(PENALTY_OVERRIDE, request.script) or TITLE_VETO and "title" in fired):
             out.answerable = False
             out.reason = refusal_reason(evidence, request.script)
             out.closest = closest_statement(request, out)
