@@ -5,8 +5,8 @@ index; no reader score overrides them."""
 import pytest
 
 from rag.answer.entities import CorpusNames, proper_headwords
-from rag.answer.premise import unsupported_premise
-from rag.script import to_simplified
+from rag.answer.premise import unsupported_premise, unsupported_roles
+from rag.script import to_script, to_simplified
 
 from .conftest import CORPUS
 
@@ -241,3 +241,20 @@ def test_a_name_the_answers_article_lacks_refuses(pipeline):
     # a question in parts names two articles' things: not refused for it
     ans = pipeline.ask("南沙人工智能扶持办法给予的最高资金支持，和广东对省级人工智能与机器人领域制造业创新中心的最高支持额度一样吗？各是多少？")
     assert not ans.refused
+
+
+@pytest.mark.parametrize("question, roles", [
+    ("郭毅可作为香港工程院院长，建议河套成立什么学院？", ["郭毅可（香港工程院院长）"]),  # 港科大首席副校长
+    ("工信廳長楊軍在發佈會上怎麼講「機器人+」場景應用的？", ["杨军（工信厅长）"]),  # 科技厅副厅长
+    ("身为香港大学校长的郭毅可，在河套座谈会上提了哪些建议？", ["郭毅可（香港大学校长）"]),
+    ("香港科技大学（广州）校长倪明选说学校将如何支持联盟？", []),
+    ("深圳市委统战部副部长吴欢主持了什么会？", []),
+    ("香港工程院院长陈兆根说了什么？", []),
+])
+def test_a_role_the_corpus_never_gives_a_person(names, question, roles):
+    assert unsupported_roles(question, names.text) == roles
+
+
+def test_a_role_premise_refuses_whatever_the_reader_says(pipeline):
+    ans = pipeline.ask("郭毅可作为香港工程院院长，建议河套成立什么学院？")  # the reader alone: 11.3
+    assert ans.refused and "郭毅可" in ans.refusal_reason and "香港工程院院長" in to_script(ans.refusal_reason, "zh-Hant")

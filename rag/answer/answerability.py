@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from rag.answer.backends.base import AnswerRequest
 from rag.answer.followup import stage_terms
 from rag.answer.lexical import absent_words, fired_penalties, note_chosen, refusal_reason, select
-from rag.answer.persons import person_sentence
+from rag.answer.shapes import person_sentence, restated_best
 from rag.answer.refusals import refusal_message
 from rag.text import TextVocabulary
 from rag.answer.stages import STAGE_FORM, in_stage, stage_label, stage_sentence
@@ -79,6 +79,9 @@ MISSING_ENTITY_VETO = True
 #: no retrieved passage states (rag.answer.premise.unstated_figures: 5 more
 #: unanswerable, no answerable).
 PREMISE_VETO = True
+#: A person given a role the corpus never gives them ("郭毅可作为香港工程院院长") is an unsupported
+#: premise too (rag.answer.premise.unsupported_roles; measured on the 748 dev items of 0.14.0).
+ROLE_PREMISE = True
 #: A question about a numbered stage (二期, "the second phase") is answered from
 #: a sentence about that stage, else refused as a near miss (rag.answer.stages;
 #: measured on the 448 dev items of 0.12.0: docs/reader.md).
@@ -285,11 +288,13 @@ def missing_entities(request: AnswerRequest) -> list[str]:
 
 def unsupported(request: AnswerRequest) -> list[str]:
     """The question's presupposed events and stated figures that its
-    retrieved passages never state (rag.answer.premise)."""
-    from rag.answer.premise import unstated_figures, unsupported_premise
+    retrieved passages never state, and roles the corpus never gives a person (rag.answer.premise)."""
+    from rag.answer.premise import unstated_figures, unsupported_premise, unsupported_roles
 
     asked, passages = request.asked or request.question, [p.text for p in request.passages]
-    return unsupported_premise(asked, passages) + unstated_figures(asked, passages)
+    names = getattr(request.kb, "corpus_names", None)
+    roles = unsupported_roles(asked, names.text) if ROLE_PREMISE and names is not None else []
+    return unsupported_premise(asked, passages) + unstated_figures(asked, passages) + roles
 
 
 def per_script(table: dict[str, float], script: str) -> float:
@@ -377,6 +382,14 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
             out.sentences = [chosen] + [c for c in sentences if c is not chosen]
     if PERSON_ANSWER and (person := person_sentence(request, out.sentences)) is not None:
         out.sentences = [person] + [c for c in out.sentences if c is not person]  # "who": a name
+    restated, fresh = restated_best(request, out.sentences)  # a span that repeats the question is none
+    if fresh is not None:
+        out.sentences = [fresh] + [c for c in out.sentences if c is not fresh]
+    elif restated and not (missing or premise):
+        out.answerable, out.closest = False, out.sentences[0]
+        out.closest_terms = topic_terms(request)[0]
+        out.reason = refusal_message(request.script, near=out.closest_terms)
+        return out
     top = out.best_sentence
     if top is not None:
         article = kb.articles[top.doc].repaired.text

@@ -117,3 +117,67 @@ def unstated_figures(question: str, passages: list[str]) -> list[str]:
     out += [m.group() for m in MAGNITUDE.finditer(to_simplified(question))
             if m.group() not in text and "〇一二三四五六七八九"[int(m.group()[0])] + m.group()[1:] not in text]
     return list(dict.fromkeys(out))
+
+
+#: The title a role ends with ("香港工程院院长", "工信厅长", "人工智能资助计划委员会主席").
+_ROLE_TITLE = r"(?:副)?(?:院长|校长|主席|主任|厅长|局长|部长|署长|会长|书记|总裁|总经理|理事长|秘书长|省长|市长|区长|所长|社长|行长|董事长)"
+_ROLE = rf"[\u4e00-\u9fff（）()]{{0,16}}?{_ROLE_TITLE}"
+#: "NAME作为ROLE", "身为ROLE的NAME", "ROLE NAME" (a title right before a name).
+_AS_ROLE = re.compile(rf"(?P<name>[\u4e00-\u9fff]{{2,3}})(?:作为|身为|担任)(?P<role>{_ROLE})")
+_ROLE_OF = re.compile(rf"(?:作为|身为)(?P<role>{_ROLE})的(?P<name>[\u4e00-\u9fff]{{2,3}})")
+_ROLE_BEFORE = re.compile(rf"(?P<role>[\u4e00-\u9fff]{{0,12}}?{_ROLE_TITLE})(?P<name>[\u4e00-\u9fff]{{2,3}})")
+#: How far before a name the corpus gives its titles ("…首席副校长、…研究中心主任郭毅可"), in characters.
+ROLE_WINDOW = 48
+#: The share of a role's organisation characters (香港工程院 of 香港工程院院长) that the
+#: corpus's titles before the name must hold.
+ROLE_ORG_SHARE = 0.5
+
+
+def _is_person(name: str, text: str) -> bool:
+    """``name`` follows a title somewhere in ``text`` (…院长陈兆根): a person the corpus names."""
+    return bool(re.search(rf"(?:长|任|士|员|记|席|裁|授|官|监|理|事){re.escape(name)}", text))
+
+
+def unsupported_roles(question: str, text: str) -> list[str]:
+    """The "person as role" premises of a Chinese question that ``text`` (the
+    corpus, Simplified, no whitespace) never states: "郭毅可作为香港工程院院长"
+    when the corpus gives 郭毅可's titles as 香港科技大学首席副校长 and …主任.
+    A role is stated when, within ROLE_WINDOW characters before one of the
+    name's occurrences, the corpus gives its title (院长; a deputy's title,
+    副厅长, does not state 厅长) and at least ROLE_ORG_SHARE of the rest of
+    the role's characters (its organisation). Returned as "name（role）".
+
+    >>> corpus = "广东省科学技术厅副厅长杨军介绍，香港科技大学首席副校长郭毅可建议成立学院。"
+    >>> unsupported_roles("郭毅可作为香港工程院院长，建议成立什么学院？", corpus)
+    ['郭毅可（香港工程院院长）']
+    >>> unsupported_roles("工信厅长杨军怎么讲的？", corpus)
+    ['杨军（工信厅长）']
+    >>> unsupported_roles("科技厅副厅长杨军介绍了什么？", corpus)
+    []
+    """
+    q = to_simplified(question)
+    if len(re.findall(r"[A-Za-z]", q)) > len(re.findall(r"[\u3400-\u9fff]", q)):
+        return []  # English: its roles would need translating
+    pairs = []
+    for pattern in (_AS_ROLE, _ROLE_OF, _ROLE_BEFORE):
+        for m in pattern.finditer(q):
+            name, role = m.group("name"), m.group("role")
+            # the longest name the corpus gives after a title (杨军 of 杨军在)
+            name = next((name[:n] for n in (3, 2) if len(name) >= n and _is_person(name[:n], text)), "")
+            if name and (name, role) not in pairs:
+                pairs.append((name, role))
+    out = []
+    for name, role in pairs:
+        title = re.search(_ROLE_TITLE + "$", role).group()
+        org = [c for c in role[: -len(title)] if c not in "（）()省市区的"]
+        stated = False
+        for m in re.finditer(re.escape(name), text):
+            window = text[max(0, m.start() - ROLE_WINDOW): m.start()]
+            spots = [i for i in (k.start() for k in re.finditer(re.escape(title), window))
+                     if title.startswith("副") or i == 0 or window[i - 1] != "副"]
+            if spots and (not org or sum(c in window for c in org) / len(org) >= ROLE_ORG_SHARE):
+                stated = True
+                break
+        if not stated:
+            out.append(f"{name}（{role}）")
+    return out

@@ -1,4 +1,5 @@
-"""A "who" question is answered with a person.
+"""The answer has the shape the question asks for: a "who" question is
+answered with a person, and no question with its own words.
 
 The reranker's best sentence for "2025深港院士专家（河套）座谈会是谁主持的？" is the
 caption that names the symposium, and the reader's span there is 「圳・智荟」, the
@@ -56,3 +57,40 @@ def person_sentence(request, sentences):
     if names_person(sentences[0]):
         return None
     return next((c for c in sentences[1:PERSON_SCAN] if names_person(c)), None)
+
+
+#: Skip a best sentence whose span only repeats the question ("南沙那支5亿元的基金里，粤财基金出了多少钱？"
+#: answered 5亿元; "那场近百人的座谈会里…院士有几位？" answered 近百人): measured on the 748 dev
+#: items of 0.14.0 (docs/reader.md).
+RESTATED_SPAN_CHECK = True
+_PUNCT = re.compile(r"[\s\W_]+")
+
+
+def restates(question: str, span_text: str) -> bool:
+    """Whether ``span_text`` (two or more letters or digits once punctuation is
+    dropped, Simplified) occurs in ``question``: an answer that only repeats it.
+
+    >>> restates("南沙那支5億元的基金裡，粵財基金出了多少錢？", "5亿元")
+    True
+    >>> restates("南沙那支基金有多大？", "5亿元")
+    False
+    """
+    span = _PUNCT.sub("", to_simplified(span_text)).lower()
+    return len(span) >= 2 and span in _PUNCT.sub("", to_simplified(question)).lower()
+
+
+def restated_best(request, sentences):
+    """Whether the best sentence's reader span restates the question, and if so
+    the best-ranked of the first :data:`PERSON_SCAN` sentences whose span does
+    not (None when none does: the question is then refused as a near miss)."""
+    if not RESTATED_SPAN_CHECK or not sentences or sentences[0].answer is None:
+        return False, None
+    asked = request.asked or request.question
+    articles = request.kb.articles
+
+    def restated(c) -> bool:
+        return c.answer is not None and restates(asked, articles[c.doc].repaired.text[c.answer[0]:c.answer[1]])
+
+    if not restated(sentences[0]):
+        return False, None
+    return True, next((c for c in sentences[1:PERSON_SCAN] if c.answer is not None and not restated(c)), None)
