@@ -170,23 +170,25 @@ _NON_CONCEPT_TAGS = ("r", "m", "q", "u", "p", "c", "y", "f", "x", "d", "e", "o")
 # how people paraphrase; the articles name the same act or time differently (将, 给予, 同比).
 # Verbal nouns (vn: 出资, 预计) stay concepts. Measured on the 648 dev items: see
 # docs/reader.md, "Words people paraphrase (0.14.0)".
-_PARAPHRASED_TAGS = frozenset({"v", "vd", "vg", "vi", "vq", "t", "tg", "s", "b"})
+_VERB_TAGS = frozenset({"v", "vd", "vg", "vi", "vq"})
+_PARAPHRASED_TAGS = _VERB_TAGS | {"t", "tg", "s", "b"}
 _HAN_WORD = re.compile(r"^[\u3400-\u9fff]+$")
 
 
-def unseen_words(question: str, vocabulary) -> list[str]:
+def unseen_words(question: str, vocabulary, verbs: bool = False) -> list[str]:
     """Concept words of the question (jieba precise mode, by POS; Chinese
     words of two or more characters) that are not in ``vocabulary`` (a
     container of Simplified keywords, e.g. the corpus's keyword IDF table).
     Precise mode, not search mode: search mode's fragments ("平台中有" ->
-    "中有") are not words of the question."""
+    "中有") are not words of the question. ``verbs``: count verbs too (下雨), as a
+    sign of a new topic rather than of a missing term (rag.answer.followup)."""
     out = []
     words = pseg.lcut(to_simplified(question))
     for i, (word, flag) in enumerate(words):
         if i and is_question_word(words[i - 1].word + word[:1]):
             word = word[1:]  # jieba took a question word's last character: 哪|天开 (哪天开的) is 哪天|开
         if (len(word) >= 2 and _HAN_WORD.match(word) and word not in vocabulary and not is_question_word(word)
-                and not flag.startswith(_NON_CONCEPT_TAGS) and flag not in _PARAPHRASED_TAGS and word not in out):
+                and not flag.startswith(_NON_CONCEPT_TAGS) and flag not in (_PARAPHRASED_TAGS - _VERB_TAGS if verbs else _PARAPHRASED_TAGS) and word not in out):
             out.append(word)
     return out
 

@@ -85,7 +85,7 @@ def needs_context(question: str, vocabulary=None) -> bool:
         return True
     if len(_terms(q, drop_entities=False)) >= MIN_OWN_KEYWORDS:
         return False
-    return vocabulary is None or not unseen_words(q, vocabulary)
+    return vocabulary is None or not unseen_words(q, vocabulary, verbs=True)  # 下雨: a new topic
 
 
 #: English ordinals a contrast follow-up asks about ("What about the second
