@@ -169,7 +169,7 @@ _NON_CONCEPT_TAGS = ("r", "m", "q", "u", "p", "c", "y", "f", "x", "d", "e", "o")
 # Verbs, time words, place words and distinguishing words (打算, 拿到, 上一年, 省里, 重型) are
 # how people paraphrase; the articles name the same act or time differently (将, 给予, 同比).
 # Verbal nouns (vn: 出资, 预计) stay concepts. Measured on the 648 dev items: see
-# docs/reader.md, "Words people paraphrase (0.14.0)".
+# docs/reader.md, "Fresh paraphrases, names and who-questions (0.14.0)".
 _VERB_TAGS = frozenset({"v", "vd", "vg", "vi", "vq"})
 _PARAPHRASED_TAGS = _VERB_TAGS | {"t", "tg", "s", "b"}
 _HAN_WORD = re.compile(r"^[\u3400-\u9fff]+$")

@@ -101,7 +101,7 @@ _SAME_MEASURE = {"名": "[名人位]", "人": "[名人位]", "位": "[名人位]
 #: A "how much" question about money (资金, 补贴, funding, investment) is answered by a
 #: sentence that states a sum ("1至2个月" and "1000Pops" are numbers, not money). "Spend" is
 #: not a cue: time is spent too ("How long each year would the engineers spend…").
-#: Measured on the 648 dev items of 0.14.0 (docs/reader.md, "Money (0.14.0)").
+#: Measured on the 648 dev items of 0.14.0 (docs/reader.md, "Fresh paraphrases, names and who-questions").
 MONEY_CHECK = True
 _ASKS_MONEY = re.compile(r"多少钱|资金|经费|投资|出资|资助|补贴|奖励|融资|预算|拨款|\bfund(?:s|ing|ed)?\b|\bmoney\b"
                          r"|\binvest(?:ment|ed|s)?\b|\bbudget\b|\bcosts?\b|\bsubsid|\bgrants?\b|\byuan\b", re.I)

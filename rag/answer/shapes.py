@@ -23,7 +23,7 @@ from rag.answer.lexical import expected_answer_type
 from rag.script import to_simplified
 
 #: Re-choose among this many of the best-ranked read sentences (measured on the
-#: 648 dev items of 0.14.0: docs/reader.md, "Who: a person (0.14.0)").
+#: 648 dev items of 0.14.0: docs/reader.md, "Fresh paraphrases, names and who-questions").
 PERSON_SCAN = 5
 _NAME = re.compile(r"[\u3400-\u9fff]{2,4}")
 # the last character of a title before a name (院长, 主任, 院士, 书记, 主席, 总裁, 教授,
