@@ -171,7 +171,7 @@ _NON_CONCEPT_TAGS = ("r", "m", "q", "u", "p", "c", "y", "f", "x", "d", "e", "o")
 # Verbal nouns (vn: 出资, 预计) stay concepts. Measured on the 648 dev items: see
 # docs/reader.md, "Fresh paraphrases, names and who-questions (0.14.0)".
 _VERB_TAGS = frozenset({"v", "vd", "vg", "vi", "vq"})
-_PARAPHRASED_TAGS = _VERB_TAGS | {"t", "tg", "s", "b"}
+_TIME_PLACE_TAGS = frozenset({"t", "tg", "s", "b"})
 _HAN_WORD = re.compile(r"^[\u3400-\u9fff]+$")
 
 
@@ -182,13 +182,14 @@ def unseen_words(question: str, vocabulary, verbs: bool = False) -> list[str]:
     Precise mode, not search mode: search mode's fragments ("平台中有" ->
     "中有") are not words of the question. ``verbs``: count verbs too (下雨), as a
     sign of a new topic rather than of a missing term (rag.answer.followup)."""
+    skipped = _TIME_PLACE_TAGS if verbs else _TIME_PLACE_TAGS | _VERB_TAGS
     out = []
     words = pseg.lcut(to_simplified(question))
     for i, (word, flag) in enumerate(words):
         if i and is_question_word(words[i - 1].word + word[:1]):
             word = word[1:]  # jieba took a question word's last character: 哪|天开 (哪天开的) is 哪天|开
         if (len(word) >= 2 and _HAN_WORD.match(word) and word not in vocabulary and not is_question_word(word)
-                and not flag.startswith(_NON_CONCEPT_TAGS) and flag not in (_PARAPHRASED_TAGS - _VERB_TAGS if verbs else _PARAPHRASED_TAGS) and word not in out):
+                and not flag.startswith(_NON_CONCEPT_TAGS) and flag not in skipped and word not in out):
             out.append(word)
     return out
 

@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from rag.answer.backends.base import AnswerRequest
 from rag.answer.followup import stage_terms
 from rag.answer.lexical import absent_words, fired_penalties, note_chosen, refusal_reason, select
-from rag.answer.shapes import person_sentence, restated_best
 from rag.answer.refusals import refusal_message
-from rag.text import TextVocabulary
+from rag.answer.shapes import person_sentence, restated_best
 from rag.answer.stages import STAGE_FORM, in_stage, stage_label, stage_sentence
 from rag.script import to_simplified
+from rag.text import TextVocabulary
 from rag.training.data import MAX_WINDOW_CHARS, MAX_WINDOW_SENTENCES  # the windows the reader was trained on
 
 #: The reranker: a sentence's score is the reader's score of the span in it
@@ -334,7 +334,7 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
     vetoes = LEXICAL_VETOES if vetoes is None else vetoes
     kb = request.kb
     missing = missing_entities(request) if MISSING_ENTITY_VETO else []
-    in_article: list[str] = []
+    in_article = False  # the missing names are the answer's article's, not the retrieved articles'
     premise = unsupported(request) if PREMISE_VETO and not missing else []
     ranked, evidence = lexical_signals(request)
     lexical = {(c.doc, c.span): c.score for c in ranked}
@@ -407,10 +407,11 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
             note_chosen(evidence, [article[top.span[0]:top.span[1]]], request.focus)
     if (ANSWER_ARTICLE_NAMES and top is not None and not (missing or premise) and getattr(kb, "corpus_names", None)
             and not _SEVERAL_PARTS.search(to_simplified(request.asked or request.question))):
-        in_article = missing = kb.corpus_names.missing(request.asked or request.question, [top.doc])  # the answer's article lacks it
+        missing = kb.corpus_names.missing(request.asked or request.question, [top.doc])
+        in_article = bool(missing)
     if missing or premise:  # no reader score overrides a name or an event the articles never state
         out.answerable = False
-        out.reason = refusal_message(request.script, missing=missing, premise=premise, article=bool(in_article))
+        out.reason = refusal_message(request.script, missing=missing, premise=premise, article=in_article)
         return out
     if out.answerable and vetoes:
         fired = set(fired_penalties(evidence)) & set(vetoes)

@@ -49,10 +49,8 @@ def person_sentence(request, sentences):
     :data:`PERSON_SCAN` sentences whose span is; None otherwise (keep the order)."""
     if request.focus or expected_answer_type(request.asked or request.question) != "person" or not sentences:
         return None
-    articles = request.kb.articles
-
     def names_person(c) -> bool:
-        return c.answer is not None and person_like(articles[c.doc].repaired.text, c.answer)
+        return c.answer is not None and person_like(request.kb.articles[c.doc].repaired.text, c.answer)
 
     if names_person(sentences[0]):
         return None
@@ -86,10 +84,9 @@ def restated_best(request, sentences):
     if not RESTATED_SPAN_CHECK or not sentences or sentences[0].answer is None:
         return False, None
     asked = request.asked or request.question
-    articles = request.kb.articles
 
     def restated(c) -> bool:
-        return c.answer is not None and restates(asked, articles[c.doc].repaired.text[c.answer[0]:c.answer[1]])
+        return c.answer is not None and restates(asked, request.kb.articles[c.doc].repaired.text[c.answer[0]:c.answer[1]])
 
     if not restated(sentences[0]):
         return False, None
