@@ -200,7 +200,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gold", nargs="+", default=["eval/gold.jsonl"], help="gold files (their dev items are read)")
     parser.add_argument("--english", default=None, choices=["terms", "mixed", "english"],
-                        help="how the reader reads English questions (default: rag.answer.answerability.ENGLISH_READING)")
+                        help="how the reader reads English questions (default: rag.answer.crosslingual.ENGLISH_READING)")
     parser.add_argument("--reader", default="default")
     parser.add_argument("--max-false", type=float, default=0.05)
     parser.add_argument("--limit", type=int, default=None, help="first N dev items only (quick checks)")

@@ -261,3 +261,49 @@ def test_a_role_the_corpus_never_gives_a_person(names, question, roles):
 def test_a_role_premise_refuses_whatever_the_reader_says(pipeline):
     ans = pipeline.ask("郭毅可作为香港工程院院长，建议河套成立什么学院？")  # the reader alone: 11.3
     assert ans.refused and "郭毅可" in ans.refusal_reason and "香港工程院院長" in to_script(ans.refusal_reason, "zh-Hant")
+
+
+def test_a_why_question_is_answered_by_a_reason():
+    from rag.answer.lexical import expected_answer_type, holds_answer_type
+
+    for question in ("深圳为什么要打造基金群？", "深圳為甚麼要打造基金群？", "Why does Shenzhen build a fund cluster?"):
+        assert expected_answer_type(question) == "reason"
+    assert expected_answer_type("座談會在甚麼時候舉行？") == "date"  # Hong Kong's 甚麼, not only 什麼
+    assert holds_answer_type("由于多年从事教育工作，雷添良强调……", "reason")
+    assert not holds_answer_type("形成规模1000亿元的人工智能基金群", "reason")
+
+
+def test_a_why_question_the_articles_give_no_reason_for_is_refused(pipeline):
+    ans = pipeline.ask("深圳为什么要整合基金资源打造人工智能基金群？")
+    assert ans.refused and "原因" in ans.refusal_reason
+    ans = pipeline.ask("雷添良为什么强调要提升大湾区青少年科技素养？")  # 由于多年从事教育工作
+    assert not ans.refused and "教育工作" in ans.short_answer["text"]
+    ans = pipeline.ask("Why does Lui Tim-leung stress raising young people's tech literacy in the Greater Bay Area?")
+    assert not ans.refused and "教育工作" in ans.short_answer["text"]
+
+
+def test_a_role_after_an_honorific_and_a_figure_in_days(names):
+    from rag.answer.premise import unstated_figures
+
+    assert unsupported_roles("楊強教授擔任聯盟理事長後說了甚麼？", names.text) == ["杨强（联盟理事长）"]
+    assert unsupported_roles("倪明選教授擔任聯盟理事長後說了甚麼？", names.text) == []
+    passages = ["对科研自用物资也开通了查验绿色通道,审批时间从原来至少要20天,减到只要1天。"]
+    assert unstated_figures("審批時間縮短到3天靠的是甚麼？", passages) == ["3天"]
+    assert unstated_figures("审批时间减到1天靠的是什么？", passages) == []
+
+
+def test_a_count_is_answered_in_the_measure_it_asks_for(pipeline):
+    """The best-ranked sentence gives Cloud Brain II's 1000Pops; the answer counts in 倍."""
+    ans = pipeline.ask("How many times Cloud Brain II's computing power will Cloud Brain III have?")
+    assert not ans.refused and "16倍" in ans.short_answer["text"]
+
+
+def test_a_which_company_question_is_answered_with_a_company(pipeline):
+    from rag.answer.shapes import org_like
+
+    assert org_like("美的集團") and org_like("中铁隧道局") and org_like("東風柳汽、吉利汽車、順豐等企業")
+    assert not org_like("鸿蒙操作系统") and not org_like("科技公司") and not org_like("倪明")
+    ans = pipeline.ask("“夸父”人形机器人是哪家公司造的？")  # the article names its operating system, not its maker
+    assert ans.refused
+    ans = pipeline.ask("重载机器人全国重点实验室依托哪家企业建设？")
+    assert not ans.refused and "美的集团" in ans.short_answer["text"]

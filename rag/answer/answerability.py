@@ -26,10 +26,11 @@ import re
 from dataclasses import dataclass, field
 
 from rag.answer.backends.base import AnswerRequest
+from rag.answer.crosslingual import reader_question
 from rag.answer.followup import stage_terms
 from rag.answer.lexical import absent_words, fired_penalties, note_chosen, refusal_reason, select
 from rag.answer.refusals import refusal_message
-from rag.answer.shapes import person_sentence, restated_best
+from rag.answer.shapes import MEASURE_MARGIN, person_sentence, restated_best
 from rag.answer.stages import STAGE_FORM, in_stage, stage_label, stage_sentence
 from rag.script import to_simplified
 from rag.text import TextVocabulary
@@ -104,15 +105,6 @@ _SEVERAL_PARTS = re.compile(r"分别|各是|各为|各有|各自|两篇|两边|�
 TITLE_VETO = True
 #: A "who" question is answered with a name (rag.answer.shapes; docs/reader.md).
 PERSON_ANSWER = True
-#: How the reader reads an English question (:func:`reader_question`):
-#: "terms", "mixed" or "english". eval/tune_reader.py --lang en on the 100
-#: English dev items (a reader checkpoint of the 0.10.0 run, step 600):
-#: answerable-vs-not AUC 0.762 / 0.738 for "english" / "mixed" (0.640 for the
-#: 0.9.0 reader with "terms"), answer accuracy 0.754 / 0.772. "english" goes
-#: with the 0.10.0 reader, which reads English questions since 0.12.0
-#: (rag.answer.reader.ENGLISH_READER_DEFAULT); "terms" suits a reader trained
-#: on Chinese questions only.
-ENGLISH_READING = "english"
 
 @dataclass
 class Window:
@@ -229,55 +221,6 @@ def windows(request: AnswerRequest) -> list[Window]:
 
 
 #: English question words -> the Chinese the reader was trained on (first match wins).
-_EN_ASKS = [
-    (re.compile(r"\bhow (many|much)\b", re.I), "多少"),
-    (re.compile(r"\bhow (large|big)\b|\bwhat (is|was) the (size|scale)\b", re.I), "规模多大"),
-    (re.compile(r"\bhow (long|fast|high|tall|old)\b", re.I), "多少"),
-    (re.compile(r"\bwhat (percentage|proportion|share)\b", re.I), "比例是多少"),
-    (re.compile(r"\b(when|what year|which year|what date|what day)\b", re.I), "什么时候"),
-    (re.compile(r"\bwhere\b|\bwhich (city|province|district|place|country)\b", re.I), "在哪里"),
-    (re.compile(r"\bwho(m|se)?\b", re.I), "是谁"),
-    (re.compile(r"\bwhy\b", re.I), "为什么"),
-    (re.compile(r"\bwhich\b", re.I), "是哪些"),
-    (re.compile(r"\bwhat\b|\bhow\b", re.I), "是什么"),
-]
-
-
-def reader_question(request: AnswerRequest, english: str | None = None) -> str:
-    """The question the reader reads, Simplified. An English question is read
-    as ``english`` says (default ENGLISH_READING):
-
-    * ``"terms"``: the Chinese terms it names (rag.answer.crosslingual; carried
-      over from earlier turns, for a follow-up) followed by the Chinese for its
-      question word ("How large is Shenzhen's AI fund cluster?" -> "深圳 人工智能
-      基金 规模多大？"), falling back to the standalone question when it names
-      no Chinese term (for a reader trained on Chinese questions only);
-    * ``"mixed"``: the standalone question, the English followed by those terms;
-    * ``"english"``: the reader's own words as written (a contrast follow-up made
-      whole by rag.answer.followup.swap_slot, without its bracketed search terms).
-    """
-    if request.script != "en":
-        return to_simplified(request.question)
-    english = ENGLISH_READING if english is None else english
-    asked = request.asked or request.question
-    if english == "english":
-        # a contrast follow-up made whole ("What about the second stage?" -> "When does
-        # UBTech's second stage run?") is read whole, without the bracketed search terms
-        whole = request.question
-        while (shorter := re.sub(r"\s*\([^()]*\)\s*$", "", whole)) != whole:
-            whole = shorter
-        return whole if whole and whole != asked and not re.search(r"[\u3400-\u9fff]", whole) else asked
-    if english == "mixed":
-        return to_simplified(request.question)
-    # the Chinese the standalone question carries: terms named by the English
-    # (rag.answer.crosslingual) and nouns a follow-up carried over from earlier turns
-    terms = list(dict.fromkeys(re.findall(r"[\u3400-\u9fff]+", to_simplified(request.question))))
-    if not terms:
-        return to_simplified(request.question)
-    ask = next((zh for cue, zh in _EN_ASKS if cue.search(asked)), "是什么")
-    return " ".join(terms) + " " + ask + "？"
-
-
 def missing_entities(request: AnswerRequest) -> list[str]:
     """Names the reader's own words (``request.asked``, else the question)
     use that the retrieved passages' articles never mention (rag.answer.entities)."""
@@ -325,7 +268,7 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
         reader: a :class:`rag.answer.reader.Reader`.
         threshold: overrides REFUSAL_THRESHOLD (tuning).
         vetoes: overrides LEXICAL_VETOES.
-        english: overrides ENGLISH_READING (tuning).
+        english: overrides rag.answer.crosslingual.ENGLISH_READING (tuning).
 
     Returns:
         :class:`Assessment`.
@@ -384,7 +327,12 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
             out.sentences = [chosen] + [c for c in sentences if c is not chosen]
     if PERSON_ANSWER and (person := person_sentence(request, out.sentences)) is not None:
         out.sentences = [person] + [c for c in out.sentences if c is not person]  # "who": a name
-    restated, fresh = restated_best(request, out.sentences)  # a span that repeats the question is none
+    def read_alone(c: ScoredSentence) -> None:  # a sentence the reader's window span missed, read by itself
+        sp = reader.read(question, to_simplified(kb.articles[c.doc].repaired.text[c.span[0]:c.span[1]]))
+        if sp.end > sp.start:
+            c.answer, c.reader = (c.span[0] + sp.start, c.span[0] + sp.end), sp.score
+    # a span that repeats the question, or is no answer of the asked shape, gives way or refuses
+    restated, fresh = restated_best(request, out.sentences, read_alone, MEASURE_MARGIN * weight)
     if fresh is not None:
         out.sentences = [fresh] + [c for c in out.sentences if c is not fresh]
     elif restated and not (missing or premise):
@@ -396,9 +344,7 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
     if top is not None:
         article = kb.articles[top.doc].repaired.text
         if top.answer is None:  # ranked first on lexical evidence: read that sentence alone for its span
-            sp = reader.read(question, to_simplified(article[top.span[0]:top.span[1]]))
-            if sp.end > sp.start:
-                top.answer, top.reader = (top.span[0] + sp.start, top.span[0] + sp.end), sp.score
+            read_alone(top)
         if top.answer is not None:
             out.doc, out.span, out.span_text = top.doc, top.answer, article[top.answer[0]:top.answer[1]]
         evidence.absent_terms = absent_words(request.asked or request.question, TextVocabulary(

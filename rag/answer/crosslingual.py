@@ -352,3 +352,65 @@ def with_chinese_terms(question: str, expander: EnglishExpander | None) -> str:
         return question
     terms = expander.expand(question)
     return f"{question} ({' '.join(terms)})" if terms else question
+
+
+#: How the reader reads an English question (:func:`reader_question`; rag.answer.answerability):
+#: "terms", "mixed" or "english". eval/tune_reader.py --lang en on the 100
+#: English dev items (a reader checkpoint of the 0.10.0 run, step 600):
+#: answerable-vs-not AUC 0.762 / 0.738 for "english" / "mixed" (0.640 for the
+#: 0.9.0 reader with "terms"), answer accuracy 0.754 / 0.772. "english" goes
+#: with the 0.10.0 reader, which reads English questions since 0.12.0
+#: (rag.answer.reader.ENGLISH_READER_DEFAULT); "terms" suits a reader trained
+#: on Chinese questions only.
+#: Reading another English follow-up ("Which sectors will it mainly invest in?") with the
+#: Chinese terms its search carried over was measured on the 848 dev items of 0.15.0 and
+#: dropped: 4 follow-ups answered wrong, none fixed (docs/reader.md).
+ENGLISH_READING = "english"
+
+_EN_ASKS = [
+    (re.compile(r"\bhow (many|much)\b", re.I), "多少"),
+    (re.compile(r"\bhow (large|big)\b|\bwhat (is|was) the (size|scale)\b", re.I), "规模多大"),
+    (re.compile(r"\bhow (long|fast|high|tall|old)\b", re.I), "多少"),
+    (re.compile(r"\bwhat (percentage|proportion|share)\b", re.I), "比例是多少"),
+    (re.compile(r"\b(when|what year|which year|what date|what day)\b", re.I), "什么时候"),
+    (re.compile(r"\bwhere\b|\bwhich (city|province|district|place|country)\b", re.I), "在哪里"),
+    (re.compile(r"\bwho(m|se)?\b", re.I), "是谁"),
+    (re.compile(r"\bwhy\b", re.I), "为什么"),
+    (re.compile(r"\bwhich\b", re.I), "是哪些"),
+    (re.compile(r"\bwhat\b|\bhow\b", re.I), "是什么"),
+]
+
+
+def reader_question(request: AnswerRequest, english: str | None = None) -> str:
+    """The question the reader reads, Simplified. An English question is read
+    as ``english`` says (default ENGLISH_READING):
+
+    * ``"terms"``: the Chinese terms it names (rag.answer.crosslingual; carried
+      over from earlier turns, for a follow-up) followed by the Chinese for its
+      question word ("How large is Shenzhen's AI fund cluster?" -> "深圳 人工智能
+      基金 规模多大？"), falling back to the standalone question when it names
+      no Chinese term (for a reader trained on Chinese questions only);
+    * ``"mixed"``: the standalone question, the English followed by those terms;
+    * ``"english"``: the reader's own words as written (a contrast follow-up made
+      whole by rag.answer.followup.swap_slot, without its bracketed search terms).
+    """
+    if request.script != "en":
+        return to_simplified(request.question)
+    english = ENGLISH_READING if english is None else english
+    asked = request.asked or request.question
+    if english == "english":
+        # a contrast follow-up made whole ("What about the second stage?" -> "When does
+        # UBTech's second stage run?") is read whole, without the bracketed search terms
+        whole = request.question
+        while (shorter := re.sub(r"\s*\([^()]*\)\s*$", "", whole)) != whole:
+            whole = shorter
+        return whole if whole and whole != asked and not re.search(r"[\u3400-\u9fff]", whole) else asked
+    if english == "mixed":
+        return to_simplified(request.question)
+    # the Chinese the standalone question carries: terms named by the English
+    # (rag.answer.crosslingual) and nouns a follow-up carried over from earlier turns
+    terms = list(dict.fromkeys(re.findall(r"[\u3400-\u9fff]+", to_simplified(request.question))))
+    if not terms:
+        return to_simplified(request.question)
+    ask = next((zh for cue, zh in _EN_ASKS if cue.search(asked)), "是什么")
+    return " ".join(terms) + " " + ask + "？"

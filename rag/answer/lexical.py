@@ -62,7 +62,7 @@ KEYWORD_PENALTY = 1.0
 #: hold none. (Persons and organisations are named in nearly every sentence of
 #: these articles; their presence says nothing.)
 UNTYPED_PENALTY = 1.0
-CHECKED_TYPES = ("number", "date", "place")
+CHECKED_TYPES = ("number", "date", "place", "reason")
 #: A "who" question about a title ("秘书长由谁担任？") whose chosen sentences
 #: do not name that title (or only its deputy, 副署长 for 署长).
 TITLE_PENALTY = 1.0
@@ -78,21 +78,25 @@ MIN_NOVELTY = 0.35
 
 # Question cues -> what the answer sentence must hold (checked on Simplified text).
 _ANSWER_TYPES = [
-    ("date", re.compile(r"何时|什么时候|哪一?年|哪一?天|几月|几号|哪个月|\bwhen\b|what (year|date|day|month)", re.I)),
+    ("date", re.compile(r"何时|[什甚]么时候|哪一?年|哪一?天|几月|几号|哪个月|\bwhen\b|what (year|date|day|month)", re.I)),
     # 几 before any character except 乎/何 (几乎 "almost", 几何 "geometry"), not after 哪 (哪几家: which ones)
     ("number", re.compile(r"多少|(?<!哪)几(?![乎何])[\u4e00-\u9fff]|多大|多高|多长|多快|多远|比例|几成|\bhow (many|much|large|big|long|fast|old|tall)\b"
-                          r"|what (size|percentage|proportion)|what (is|was|are|were) the (total |overall )?"
+                          r"|what (size|percentage|proportion)|what(?:'s| is| was| are| were) the (total |overall )?"
                           r"(amount|number|cost|price|value|investment|budget|population|size|scale|area|height|age)\b", re.I)),
-    ("person", re.compile(r"谁|哪位|哪一位|什么人|\bwho(m|se)?\b", re.I)),
-    ("org", re.compile(r"哪家|哪些?(机构|单位|企业|公司|高校|大学)|什么(机构|单位|企业|公司)|which (company|companies|organi[sz]ations?|institutions?|universit)", re.I)),
-    ("place", re.compile(r"哪里|哪儿|位于哪|何处|什么地方|哪一?(个|座)(城市|地方|省(?!级)|国家|地区|区|县)|\bwhere\b"
+    ("person", re.compile(r"谁|哪位|哪一位|[什甚]么人|\bwho(m|se)?\b", re.I)),
+    ("org", re.compile(r"哪家|哪些?(机构|单位|企业|公司|高校|大学)|[什甚]么(机构|单位|企业|公司)|which (company|companies|organi[sz]ations?|institutions?|universit)", re.I)),
+    ("place", re.compile(r"哪里|哪儿|位于哪|何处|[什甚]么地方|哪一?(个|座)(城市|地方|省(?!级)|国家|地区|区|县)|\bwhere\b"
                          r"|which (city|province|country|district|place)\b|in what (city|place)", re.I)),
+    ("reason", re.compile(r"为[什甚]么|为何|为啥|怎么会|何以|缘何|[什甚]么原因|\bwhy\b|\bhow come\b|\bwhat (is|was) the reason\b", re.I)),
 ]
 # Arabic digits (not those of a model name: "Walker S1", "A800"), a run of two
 # or more Chinese numerals (十七, 一千), or one numeral with a measure word (三个, 两项).
 _NUMBER = re.compile(r"(?<![A-Za-z0-9])\d|[一二三四五六七八九十百千万亿两]{2,}|[一二三四五六七八九十两]+(个|家|项|倍|名|位|年|条|亿|万|部|次|种|类|批|所|款|成)"
                      r"|[近数上]?[百千万]人")  # 近百人, 数千人
 _DATE = re.compile(r"\d+年|\d+月|\d+日|[一二三四五六七八九十]+月")
+# A cause or a purpose: what a "why" question is answered by ("由于多年从事教育工作", "旨在整合…",
+# "…，助力科技发展"). News sentences rarely give one: 14 sentences of the five articles do.
+_REASON = re.compile(r"因为|由于|为了|为让|为使|为此|旨在|目的|原因|所以|因此|因而|从而|以便|以期|得益于|归功于|源于|缘于|鉴于|助力|是为")
 # The measure word after 多少/几 ("多少家", "几岁"): the answer must count in it. Left out: 个, which
 # Chinese drops or swaps freely ("十七部门" answers "多少个部门"), and 倍, a ratio the articles may
 # give as two amounts. People are counted in 名, 人 or 位 alike ("多少名代表": "400余人").
@@ -129,6 +133,8 @@ def holds_answer_type(sentence_simplified: str, kind: str | None, question_simpl
         return bool(_NUMBER.search(sentence_simplified))
     if kind == "date":
         return bool(_DATE.search(sentence_simplified))
+    if kind == "reason":
+        return bool(_REASON.search(sentence_simplified))
     if kind == "org":
         return bool(_ORG_SUFFIX.search(sentence_simplified)) or any(f == "nt" for _, f in pseg.lcut(sentence_simplified))
     if kind == "place":  # 广东省 for a question naming 广东 is no new place either
@@ -137,10 +143,27 @@ def holds_answer_type(sentence_simplified: str, kind: str | None, question_simpl
     return any(f.startswith("nr") for _, f in pseg.lcut(sentence_simplified))  # person
 
 
+#: The measure an English count question asks in ("How many times …?" -> 倍).
+_ASKED_MEASURE_EN = [(re.compile(r"\bhow many times\b(?! (?:did|does|do|has|have|had|was|were|is|are|will|would|can|could|a|per|each|every)\b)", re.I), "倍"),
+                     (re.compile(r"\bhow many (?:companies|firms|enterprises|businesses)\b", re.I), "家"),
+                     (re.compile(r"\bhow many (?:[a-z-]+ ){0,3}(?:organi[sz]ations|institutions)\b", re.I), "家"),
+                     (re.compile(r"\bhow many (?:[a-z-]+ ){0,3}(?:people|persons|experts|academicians|representatives|scientists"
+                                 r"|researchers|engineers|students|participants|attendees|employees|staff)\b", re.I), "人"),
+                     (re.compile(r"\bhow many days\b", re.I), "天")]
+
+
 def asked_measure(question_simplified: str) -> str | None:
-    """The measure word a count question asks in ("多少家车厂" -> "家"), or None."""
+    """The measure word a count question asks in ("多少家车厂" -> "家",
+    "How many times …" -> "倍"), or None."""
     m = _ASKED_MEASURE.search(question_simplified)
-    return m.group(1) if m else None
+    if m:
+        return m.group(1)
+    return next((zh for cue, zh in _ASKED_MEASURE_EN if cue.search(question_simplified)), None)
+
+
+def measure_pattern(measure: str) -> re.Pattern:
+    """A count in ``measure`` ("100多家", "400余人" for 名), Simplified."""
+    return re.compile(_COUNT + _SAME_MEASURE.get(measure, measure))
 
 
 def asked_title(question_simplified: str) -> str | None:
@@ -295,7 +318,7 @@ def note_chosen(ev: LexicalSignals, chosen: list[str], focus: tuple[str, ...] = 
         ev.answer_typed = any(holds_answer_type(t, ev.answer_type, ev.question) for t in texts)
         measure = asked_measure(ev.question) if ev.answer_type == "number" else None
         if ev.answer_typed and measure:
-            ev.answer_typed = any(re.search(_COUNT + _SAME_MEASURE.get(measure, measure), t) for t in texts)
+            ev.answer_typed = any(measure_pattern(measure).search(t) for t in texts)
         if ev.answer_typed and ev.answer_type == "number" and MONEY_CHECK and _ASKS_MONEY.search(ev.question):
             ev.answer_typed = any(_MONEY.search(t) for t in texts)
     ev.title = asked_title(ev.question) if ev.answer_type == "person" else None
@@ -357,7 +380,7 @@ def fired_penalties(ev: LexicalSignals, unseen_penalty: float | None = None, key
     return {name: amount for name, amount in fired.items() if amount}
 
 
-_KIND_WORDS = {"number": ("number", "数字"), "date": ("date", "日期"), "place": ("place", "地点")}
+_KIND_WORDS = {"number": ("number", "数字"), "date": ("date", "日期"), "place": ("place", "地点"), "reason": ("reason", "原因")}
 
 
 def refusal_reason(ev: LexicalSignals, script: str) -> str:

@@ -33,7 +33,7 @@ import re
 from rag.script import to_simplified
 
 #: Question words that presuppose the event they ask about (why / how come).
-WHY_ZH = re.compile(r"为什么|为何|为啥|怎么会|何以|缘何")
+WHY_ZH = re.compile(r"为[什甚]么|为何|为啥|怎么会|何以|缘何")
 WHY_EN = re.compile(r"\b(why|how come)\b", re.I)
 #: Change-of-state predicates: a question built on one presupposes the change
 #: even without "why" ("…是哪一年被撤销的？").
@@ -99,8 +99,9 @@ FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 #: A one-digit figure with a magnitude or ratio unit (1亿, 5倍, 3万). With the
 #: relocation verbs added to CHANGE_ZH / CHANGE_EN in 0.12.0 (搬到 … "pull"),
 #: measured on the 448 dev items of 0.12.0: 4 more unanswerable questions
-#: refused, no answerable one (docs/reader.md).
-MAGNITUDE = re.compile(r"(?<![\d.])\d(?:亿|万|千|百|倍)")
+#: refused, no answerable one (docs/reader.md). Durations (3天, 2个月, 0.15.0; not
+#: an ordinal, 第2天) on the 848 dev items of 0.15.0: 1 more refused, no answerable one.
+MAGNITUDE = re.compile(r"(?<![\d.第])\d(?:亿|万|千|百|倍|天|个月|周|小时)")
 
 
 def unstated_figures(question: str, passages: list[str]) -> list[str]:
@@ -122,8 +123,10 @@ def unstated_figures(question: str, passages: list[str]) -> list[str]:
 #: The title a role ends with ("香港工程院院长", "工信厅长", "人工智能资助计划委员会主席").
 _ROLE_TITLE = r"(?:副)?(?:院长|校长|主席|主任|厅长|局长|部长|署长|会长|书记|总裁|总经理|理事长|秘书长|省长|市长|区长|所长|社长|行长|董事长)"
 _ROLE = rf"[\u4e00-\u9fff（）()]{{0,16}}?{_ROLE_TITLE}"
-#: "NAME作为ROLE", "身为ROLE的NAME", "ROLE NAME" (a title right before a name).
-_AS_ROLE = re.compile(rf"(?P<name>[\u4e00-\u9fff]{{2,3}})(?:作为|身为|担任)(?P<role>{_ROLE})")
+#: "NAME作为ROLE" (an honorific may come between: "杨强教授担任…"), "身为ROLE的NAME", "ROLE NAME"
+#: (a title right before a name).
+_HONORIFIC = r"(?:教授|博士|院士|先生|女士|议员|代表)?"
+_AS_ROLE = re.compile(rf"(?P<name>[\u4e00-\u9fff]{{2,3}}?){_HONORIFIC}(?:作为|身为|担任)(?P<role>{_ROLE})")
 _ROLE_OF = re.compile(rf"(?:作为|身为)(?P<role>{_ROLE})的(?P<name>[\u4e00-\u9fff]{{2,3}})")
 _ROLE_BEFORE = re.compile(rf"(?P<role>[\u4e00-\u9fff]{{0,12}}?{_ROLE_TITLE})(?P<name>[\u4e00-\u9fff]{{2,3}})")
 #: How far before a name the corpus gives its titles ("…首席副校长、…研究中心主任郭毅可"), in characters.
@@ -162,8 +165,10 @@ def unsupported_roles(question: str, text: str) -> list[str]:
     for pattern in (_AS_ROLE, _ROLE_OF, _ROLE_BEFORE):
         for m in pattern.finditer(q):
             name, role = m.group("name"), m.group("role")
-            # the longest name the corpus gives after a title (杨军 of 杨军在)
-            name = next((name[:n] for n in (3, 2) if len(name) >= n and _is_person(name[:n], text)), "")
+            # the longest name the corpus gives after a title (杨军 of 杨军在, 杨强 of 问杨强)
+            parts = (name[:n] for n in (3, 2) if len(name) >= n) if pattern is not _AS_ROLE else (
+                part for n in (3, 2) if len(name) >= n for part in (name[:n], name[-n:]))
+            name = next((part for part in parts if _is_person(part, text)), "")
             if name and (name, role) not in pairs:
                 pairs.append((name, role))
     out = []

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.lexical import expected_answer_type
+import jieba.posseg as pseg
+
+from rag.answer.followup import stage_terms
+from rag.answer.lexical import _ORG_SUFFIX, asked_measure, expected_answer_type, measure_pattern
 from rag.script import to_simplified
 
 #: Re-choose among this many of the best-ranked read sentences (measured on the
@@ -61,33 +64,123 @@ def person_sentence(request, sentences):
 #: answered 5亿元; "那场近百人的座谈会里…院士有几位？" answered 近百人): measured on the 748 dev
 #: items of 0.14.0 (docs/reader.md).
 RESTATED_SPAN_CHECK = True
+#: A number or date question's span inside a 《…》 title ("When was Shenzhen's action plan
+#: released?" answered 2025-2026年, the plan's name) is none either.
+TITLE_SPAN_CHECK = True
+#: A count's span in another measure ("How many times Cloud Brain II's power…?" answered
+#: 1000Pops, not 16倍; "多少家" answered 500P) is none either (rag.answer.lexical.asked_measure).
+MEASURE_SPAN_CHECK = True
+#: ...from a sentence ranked within this much lexical evidence of the best one (times
+#: rag.answer.answerability.RERANK_WEIGHT): 16倍 ranks 0.005 below 1000Pops; a sentence about
+#: another subject's 100多家 ranks 0.24 below the best for "联盟有多少家成员单位？" (848 dev items, 0.15.0).
+MEASURE_MARGIN = 0.1
 _PUNCT = re.compile(r"[\s\W_]+")
 
 
 def restates(question: str, span_text: str) -> bool:
     """Whether ``span_text`` (two or more letters or digits once punctuation is
-    dropped, Simplified) occurs in ``question``: an answer that only repeats it.
+    dropped, Simplified) occurs in ``question``, or only names the stage it asks
+    about (第二阶段 for "the second phase"): an answer that only repeats it.
 
     >>> restates("南沙那支5億元的基金裡，粵財基金出了多少錢？", "5亿元")
     True
     >>> restates("南沙那支基金有多大？", "5亿元")
     False
+    >>> restates("What capacity is planned for the second phase?", "第二階段")
+    True
     """
     span = _PUNCT.sub("", to_simplified(span_text)).lower()
+    if any(re.fullmatch(re.escape(t) + r"(?:期|阶段|批|届)?", span) for t in stage_terms(question)):
+        return True
     return len(span) >= 2 and span in _PUNCT.sub("", to_simplified(question)).lower()
 
 
-def restated_best(request, sentences):
-    """Whether the best sentence's reader span restates the question, and if so
-    the best-ranked of the first :data:`PERSON_SCAN` sentences whose span does
-    not (None when none does: the question is then refused as a near miss)."""
+#: A "which company / which organisation" question's span must name one (an organisation's
+#: suffix, 科技 or 企业, or a jieba organisation): 鸿蒙操作系统 answers no "哪家公司研制的？".
+ORG_SPAN_CHECK = True
+_ORG_WORD = re.compile(_ORG_SUFFIX.pattern + r"|科技|企业|集团|汽车|银行|医院|研究所|大学")
+
+
+_PLURAL_ORG = re.compile(r"哪些|哪几|\bwhich (?:companies|firms|enterprises|organi[sz]ations|institutions|universities)\b", re.I)
+#: Words that describe an organisation without naming it (科技公司, 龙头企业, 国内大型企业).
+_GENERIC_ORG = re.compile(r"科技|公司|企业|集团|机构|单位|龙头|前沿|科创|高新|大型|国内|国际|知名|相关|一家|这家|该|其|等|和|与|、")
+
+
+def org_like(span_text: str) -> bool:
+    """Whether ``span_text`` names an organisation: an organisation word with a
+    name of two or more characters besides the generic ones, or a jieba organisation.
+
+    >>> org_like("美的集團"), org_like("鸿蒙操作系统"), org_like("倪明"), org_like("科技公司")
+    (True, False, False, False)
+    """
+    text = to_simplified(span_text)
+    named = len(re.findall(r"[\u3400-\u9fffA-Za-z]", _GENERIC_ORG.sub("", text))) >= 2
+    return named and (bool(_ORG_WORD.search(text)) or any(f == "nt" for _, f in pseg.lcut(text)))
+
+
+#: How far a title's brackets 《…》 may lie from a span inside the title, in characters.
+TITLE_REACH = 60
+
+
+def in_title(article: str, span: tuple[int, int]) -> bool:
+    """Whether ``article[span[0]:span[1]]`` lies inside a 《…》 title: the
+    years of 《…行动计划（2025-2026年）》 name the plan, they do not date it.
+
+    >>> in_title("根据《行动计划（2025-2026年）》，5月31日发布", (8, 18))
+    True
+    >>> in_title("根据《行动计划（2025-2026年）》，5月31日发布", (21, 26))
+    False
+    """
+    before = article[max(0, span[0] - TITLE_REACH):span[0]]
+    after = article[span[1]:span[1] + TITLE_REACH]
+    return before.rfind("《") > before.rfind("》") and -1 < after.find("》") and (
+        after.find("《") == -1 or after.find("》") < after.find("《"))
+
+
+def restated_best(request, sentences, read=None, near=float("inf")):
+    """Whether the best sentence's reader span restates the question, and the
+    best-ranked of the first :data:`PERSON_SCAN` sentences whose span is of the
+    asked shape, when the best one's is not. A span is not when it restates the
+    question, when a number or date question's span lies inside a 《…》 title
+    (:func:`in_title`) or counts in another measure than the one asked (then only
+    a sentence ranked within ``near`` of the best, in rerank score, may replace
+    it), or when a "which company" question's span names no organisation
+    (:func:`org_like`). A restating best span that nothing replaces is refused as a
+    near miss; so is a "which company" question (not a list: "哪些企业" is read
+    from its sentence) whose best span names none, with no re-choice (another
+    sentence's company is another thing's maker). ``read(c)``, when given, reads a
+    sentence the reader gave no span in by itself (setting ``c.answer``)."""
     if not RESTATED_SPAN_CHECK or not sentences or sentences[0].answer is None:
         return False, None
     asked = request.asked or request.question
+    kind = expected_answer_type(asked)
+    titled = TITLE_SPAN_CHECK and kind in ("number", "date")
+    measure = asked_measure(to_simplified(asked)) if MEASURE_SPAN_CHECK and kind == "number" else None
+    counted = measure_pattern(measure) if measure else None
+    org = ORG_SPAN_CHECK and kind == "org"
 
-    def restated(c) -> bool:
-        return c.answer is not None and restates(asked, request.kb.articles[c.doc].repaired.text[c.answer[0]:c.answer[1]])
+    def span(c) -> str:
+        return request.kb.articles[c.doc].repaired.text[c.answer[0]:c.answer[1]]
 
-    if not restated(sentences[0]):
+    def misfit(c) -> bool:
+        if c.answer is None:
+            return True
+        article = request.kb.articles[c.doc].repaired.text
+        return (restates(asked, span(c)) or titled and in_title(article, c.answer) or org and not org_like(span(c))
+                or counted is not None and not counted.search(to_simplified(span(c))))
+
+    best = sentences[0]
+    if not misfit(best):
         return False, None
-    return True, next((c for c in sentences[1:PERSON_SCAN] if c.answer is not None and not restated(c)), None)
+    restated = restates(asked, span(best))
+    if org and not restated:
+        return not _PLURAL_ORG.search(to_simplified(asked)), None
+    measured = not (restated or titled and in_title(request.kb.articles[best.doc].repaired.text, best.answer))
+    for c in sentences[1:PERSON_SCAN]:
+        if measured and best.score - c.score > near:
+            break
+        if c.answer is None and read is not None and (titled or counted is not None):
+            read(c)
+        if not misfit(c):
+            return restated, c
+    return restated, None
