@@ -32,6 +32,8 @@ def test_cedict_marks_proper_nouns():
     ("Which factories did UBTech's Walker S robots work in?", []),  # an alias: UBTech -> 优必选
     ("How many degrees of freedom does Xiaomi's CyberOne have?", ["Xiaomi"]),
     ("Which Ta Kung Pao reporter wrote the piece on Shenzhen and Hong Kong?", []),
+    ("What subsidies does the Suzhou Industrial Park offer to robot makers?", ["Suzhou Industrial Park"]),  # 工业, 园区: not 苏州
+    ("How many people attended the launch of the Bay Area AI industry innovation alliance in Nansha?", []),
 ])
 def test_missing_names(names, question, missing):
     assert names.missing(question) == missing
