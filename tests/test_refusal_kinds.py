@@ -309,3 +309,10 @@ def test_a_which_company_question_is_answered_with_a_company(pipeline):
     assert ans.refused
     ans = pipeline.ask("重载机器人全国重点实验室依托哪家企业建设？")
     assert not ans.refused and "美的集团" in ans.short_answer["text"]
+
+
+def test_a_quoted_word_is_spelled_like_a_name(pipeline):
+    """"yangge" in quotes is 秧歌, the dance the article names; a "which company" answer names one."""
+    assert "秧歌" in pipeline.kb.english_expander.names('the "yangge"-dancing robot')
+    ans = pipeline.ask('Which company\'s "yangge"-dancing robot went viral, according to a reporter\'s question?')
+    assert not ans.refused and "宇树科技" in to_simplified(ans.short_answer["text"])

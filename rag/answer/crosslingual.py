@@ -208,8 +208,10 @@ class EnglishExpander:
 
     def names(self, question: str) -> list[str]:
         """Corpus strings whose pinyin spells a capitalised name of the
-        question; for a run of capitalised words the longest spelled span wins."""
+        question (or a quoted one: "yangge" is 秧歌); for a run of capitalised words
+        the longest spelled span wins."""
         out: list[str] = []
+        question = _QUOTED.sub(lambda m: m.group(1) + m.group(2).capitalize(), question)
         for m in _CAPITALISED.finditer(question):
             words = re.split(r"[ -]", m.group(1))
             i = 0
@@ -343,6 +345,10 @@ class EnglishExpander:
         terms += [t for t in self.names(question) if t not in terms]
         terms += [t for t in self.glossary(question) if t not in terms and not any(t in n for n in terms)]
         return terms
+
+
+#: A lower-case word in quotes: a term the question quotes, spelled like a name ("yangge").
+_QUOTED = re.compile(r"([\"“‘])([a-z]{3,}(?=[\"”’]))")
 
 
 def with_chinese_terms(question: str, expander: EnglishExpander | None) -> str:
