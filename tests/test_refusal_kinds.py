@@ -271,6 +271,7 @@ def test_a_why_question_is_answered_by_a_reason():
     for question in ("深圳为什么要打造基金群？", "深圳為甚麼要打造基金群？", "Why does Shenzhen build a fund cluster?"):
         assert expected_answer_type(question) == "reason"
     assert expected_answer_type("座談會在甚麼時候舉行？") == "date"  # Hong Kong's 甚麼, not only 什麼
+    assert expected_answer_type("为什么企业要加入联盟？") == "reason"  # not 什么企业
     assert holds_answer_type("由于多年从事教育工作，雷添良强调……", "reason")
     assert not holds_answer_type("形成规模1000亿元的人工智能基金群", "reason")
 
@@ -292,6 +293,8 @@ def test_a_role_after_an_honorific_and_a_figure_in_days(names):
     passages = ["对科研自用物资也开通了查验绿色通道,审批时间从原来至少要20天,减到只要1天。"]
     assert unstated_figures("審批時間縮短到3天靠的是甚麼？", passages) == ["3天"]
     assert unstated_figures("审批时间减到1天靠的是什么？", passages) == []
+    assert unstated_figures("第2天呢？", passages) == []  # an ordinal
+    assert unstated_figures("每年在合作区待2个月吗？", ["每年有两个月时间在合作区研讨"]) == []
 
 
 def test_a_count_is_answered_in_the_measure_it_asks_for(pipeline):
@@ -305,8 +308,9 @@ def test_a_which_company_question_is_answered_with_a_company(pipeline):
 
     assert org_like("美的集團") and org_like("中铁隧道局") and org_like("東風柳汽、吉利汽車、順豐等企業")
     assert not org_like("鸿蒙操作系统") and not org_like("科技公司") and not org_like("倪明")
+    assert org_like("华为", pipeline.kb.corpus_names.text)  # a bare name the corpus lists among companies
     ans = pipeline.ask("“夸父”人形机器人是哪家公司造的？")  # the article names its operating system, not its maker
-    assert ans.refused
+    assert ans.refused and ans.refusal_reason.startswith("相近但不相符") and "夸父" in ans.refusal_reason  # a near miss
     ans = pipeline.ask("重载机器人全国重点实验室依托哪家企业建设？")
     assert not ans.refused and "美的集团" in ans.short_answer["text"]
 
@@ -316,3 +320,16 @@ def test_a_quoted_word_is_spelled_like_a_name(pipeline):
     assert "秧歌" in pipeline.kb.english_expander.names('the "yangge"-dancing robot')
     ans = pipeline.ask('Which company\'s "yangge"-dancing robot went viral, according to a reporter\'s question?')
     assert not ans.refused and "宇树科技" in to_simplified(ans.short_answer["text"])
+
+
+def test_the_answer_modules_doctests():
+    """The examples in the docstrings of the refusal modules run."""
+    import doctest
+
+    import rag.answer.lexical
+    import rag.answer.premise
+    import rag.answer.shapes
+
+    for module in (rag.answer.shapes, rag.answer.premise, rag.answer.lexical):
+        result = doctest.testmod(module)
+        assert result.attempted and not result.failed, module.__name__

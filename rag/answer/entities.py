@@ -219,7 +219,9 @@ class CorpusNames:
                 pinyin = bool(sylls) and len(sylls) >= 2 and len(w) >= 4 and not w.isupper() and lw not in glosses
                 if (heads and all_proper) or pinyin:
                     recognised = True
-                    if NAME_WORD_CHECK and pinyin:  # "Suzhou Industrial Park": Suzhou is missing whatever "Park" finds
+                    # "Suzhou Industrial Park": Suzhou is missing whatever "Park" finds; a word of
+                    # one-letter syllables (nan-o) or one that spells several corpus strings is no sign
+                    if NAME_WORD_CHECK and pinyin and all(len(y) >= 2 for y in sylls) and not self.expander.spells(w):
                         known = False
                         break
             if not known and recognised and m.group(1) not in out:

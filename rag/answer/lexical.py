@@ -83,11 +83,12 @@ _ANSWER_TYPES = [
     ("number", re.compile(r"多少|(?<!哪)几(?![乎何])[\u4e00-\u9fff]|多大|多高|多长|多快|多远|比例|几成|\bhow (many|much|large|big|long|fast|old|tall)\b"
                           r"|what (size|percentage|proportion)|what(?:'s| is| was| are| were) the (total |overall )?"
                           r"(amount|number|cost|price|value|investment|budget|population|size|scale|area|height|age)\b", re.I)),
-    ("person", re.compile(r"谁|哪位|哪一位|[什甚]么人|\bwho(m|se)?\b", re.I)),
-    ("org", re.compile(r"哪家|哪些?(机构|单位|企业|公司|高校|大学)|[什甚]么(机构|单位|企业|公司)|which (company|companies|organi[sz]ations?|institutions?|universit)", re.I)),
-    ("place", re.compile(r"哪里|哪儿|位于哪|何处|[什甚]么地方|哪一?(个|座)(城市|地方|省(?!级)|国家|地区|区|县)|\bwhere\b"
+    ("person", re.compile(r"谁|哪位|哪一位|(?<!为)[什甚]么人|\bwho(m|se)?\b", re.I)),
+    ("org", re.compile(r"哪家|哪些?(机构|单位|企业|公司|高校|大学)|(?<!为)[什甚]么(机构|单位|企业|公司)|which (company|companies|organi[sz]ations?|institutions?|universit)", re.I)),
+    ("place", re.compile(r"哪里|哪儿|位于哪|何处|(?<!为)[什甚]么地方|哪一?(个|座)(城市|地方|省(?!级)|国家|地区|区|县)|\bwhere\b"
                          r"|which (city|province|country|district|place)\b|in what (city|place)", re.I)),
-    ("reason", re.compile(r"为[什甚]么|为何|为啥|怎么会|何以|缘何|[什甚]么原因|\bwhy\b|\bhow come\b|\bwhat (is|was) the reason\b", re.I)),
+    ("reason", re.compile(r"为[什甚]么|为何|为啥|怎么会|何以|缘何|[什甚]么原因|原因是|目的是|\bwhy\b|\bhow come\b"
+                          r"|\bwhat(?:'s| is| was) the (?:reason|purpose)\b", re.I)),
 ]
 # Arabic digits (not those of a model name: "Walker S1", "A800"), a run of two
 # or more Chinese numerals (十七, 一千), or one numeral with a measure word (三个, 两项).
@@ -96,7 +97,8 @@ _NUMBER = re.compile(r"(?<![A-Za-z0-9])\d|[一二三四五六七八九十百千�
 _DATE = re.compile(r"\d+年|\d+月|\d+日|[一二三四五六七八九十]+月")
 # A cause or a purpose: what a "why" question is answered by ("由于多年从事教育工作", "旨在整合…",
 # "…，助力科技发展"). News sentences rarely give one: 14 sentences of the five articles do.
-_REASON = re.compile(r"因为|由于|为了|为让|为使|为此|旨在|目的|原因|所以|因此|因而|从而|以便|以期|得益于|归功于|源于|缘于|鉴于|助力|是为")
+_REASON = re.compile(r"因为|由于|为了|为让|为使|为此|为推动|为加快|为进一步|旨在|目的是|原因|所以|因此|因而|从而|以便|以期|得益于"
+                     r"|归功于|源于|缘于|鉴于|出于|助力")
 # The measure word after 多少/几 ("多少家", "几岁"): the answer must count in it. Left out: 个, which
 # Chinese drops or swaps freely ("十七部门" answers "多少个部门"), and 倍, a ratio the articles may
 # give as two amounts. People are counted in 名, 人 or 位 alike ("多少名代表": "400余人").
@@ -113,7 +115,8 @@ _MONEY = re.compile(r"\d[\d.,]*\s*[万亿]*元|[一二三四五六七八九十�
 _COUNT = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十百千万亿两]+)[多余]?"
 # A title asked for by "<title>是谁 / 由谁担任": 秘书长, 署长, 主任, 区委书记, 首席执行官.
 _TITLE = re.compile(r"(长|主任|书记|主席|总裁|总监|经理|董事|委员|常委|顾问|官)$")
-_ORG_SUFFIX = re.compile(r"公司|集团|大学|学院|实验室|研究院|中心|协会|委员会|基金|机构|政府|部门|厅|局")
+#: Words that end an organisation's name (…有限公司, …研究院, …局).
+ORG_SUFFIX = re.compile(r"公司|集团|大学|学院|实验室|研究院|中心|协会|委员会|基金|机构|政府|部门|厅|局")
 
 
 def expected_answer_type(question: str) -> str | None:
@@ -136,7 +139,7 @@ def holds_answer_type(sentence_simplified: str, kind: str | None, question_simpl
     if kind == "reason":
         return bool(_REASON.search(sentence_simplified))
     if kind == "org":
-        return bool(_ORG_SUFFIX.search(sentence_simplified)) or any(f == "nt" for _, f in pseg.lcut(sentence_simplified))
+        return bool(ORG_SUFFIX.search(sentence_simplified)) or any(f == "nt" for _, f in pseg.lcut(sentence_simplified))
     if kind == "place":  # 广东省 for a question naming 广东 is no new place either
         return any(f == "ns" and w.rstrip("省市区县") not in question_simplified
                    for w, f in pseg.lcut(sentence_simplified))

@@ -110,13 +110,16 @@ def unstated_figures(question: str, passages: list[str]) -> list[str]:
     ignored). On the 358 dev items of 0.10.0 with their retrieved passages
     it fires on 5 of 143 unanswerable questions and none of the 215
     answerable ones (a year the articles never give, "50 billion" for a fund
-    of 100 billion)."""
+    of 100 billion). A one-digit figure with a magnitude or a duration
+    (MAGNITUDE: 1亿, 5倍, 3天, 2个月) counts too, written in digits, in Chinese
+    numerals or, for 2, as 两."""
     text = re.sub(r"[\s,]", "", to_simplified("".join(passages)))
     figures = [f.replace(",", "") for f in FIGURE.findall(question)]
     out = [f for f in figures if len(f.replace(".", "")) >= 2 and f not in text]
     # a one-digit amount with its magnitude ("1亿元", "5倍") is stated as such or not at all
     out += [m.group() for m in MAGNITUDE.finditer(to_simplified(question))
-            if m.group() not in text and "〇一二三四五六七八九"[int(m.group()[0])] + m.group()[1:] not in text]
+            if m.group() not in text and "〇一二三四五六七八九"[int(m.group()[0])] + m.group()[1:] not in text
+            and not (m.group()[0] == "2" and "两" + m.group()[1:] in text)]  # 2个月 is 两个月
     return list(dict.fromkeys(out))
 
 

@@ -22,7 +22,7 @@ import re
 import jieba.posseg as pseg
 
 from rag.answer.followup import stage_terms
-from rag.answer.lexical import _ORG_SUFFIX, asked_measure, expected_answer_type, measure_pattern
+from rag.answer.lexical import ORG_SUFFIX, asked_measure, expected_answer_type, measure_pattern
 from rag.script import to_simplified
 
 #: Re-choose among this many of the best-ranked read sentences (measured on the
@@ -70,9 +70,10 @@ TITLE_SPAN_CHECK = True
 #: A count's span in another measure ("How many times Cloud Brain II's power…?" answered
 #: 1000Pops, not 16倍; "多少家" answered 500P) is none either (rag.answer.lexical.asked_measure).
 MEASURE_SPAN_CHECK = True
-#: ...from a sentence ranked within this much lexical evidence of the best one (times
-#: rag.answer.answerability.RERANK_WEIGHT): 16倍 ranks 0.005 below 1000Pops; a sentence about
-#: another subject's 100多家 ranks 0.24 below the best for "联盟有多少家成员单位？" (848 dev items, 0.15.0).
+#: ...from a sentence whose rerank score (reader score + RERANK_WEIGHT x lexical evidence,
+#: rag.answer.answerability) is within this times RERANK_WEIGHT of the best one's: 16倍 ranks
+#: 0.005 x 1000 below 1000Pops; another subject's 100多家 ranks 0.24 x 40 below the best
+#: for "联盟有多少家成员单位？" (848 dev items, 0.15.0).
 MEASURE_MARGIN = 0.1
 _PUNCT = re.compile(r"[\s\W_]+")
 
@@ -95,27 +96,38 @@ def restates(question: str, span_text: str) -> bool:
     return len(span) >= 2 and span in _PUNCT.sub("", to_simplified(question)).lower()
 
 
-#: A "which company / which organisation" question's span must name one (an organisation's
-#: suffix, 科技 or 企业, or a jieba organisation): 鸿蒙操作系统 answers no "哪家公司研制的？".
+#: A "which company / which organisation" question's span must name one: an organisation word
+#: (rag.answer.lexical.ORG_SUFFIX, 科技, 企业, 汽车, 银行, 医院, 研究所) after a name, a jieba
+#: organisation, or a name the corpus writes as a company's (华为 in "华为、腾讯等7家龙头企业");
+#: 鸿蒙操作系统 answers no "哪家公司研制的？".
 ORG_SPAN_CHECK = True
-_ORG_WORD = re.compile(_ORG_SUFFIX.pattern + r"|科技|企业|集团|汽车|银行|医院|研究所|大学")
-
-
-_PLURAL_ORG = re.compile(r"哪些|哪几|\bwhich (?:companies|firms|enterprises|organi[sz]ations|institutions|universities)\b", re.I)
+_ORG_WORD = re.compile(ORG_SUFFIX.pattern + r"|科技|企业|汽车|银行|医院|研究所")
+#: A company the corpus names: the name, then a company word in the same clause ("华为、腾讯等7家龙头
+#: 企业"; not "鹏城·脑海”“混元”等通用大模型", a list of models).
+_AS_COMPANY = r"[^，。；、\n]{0,8}?(?:、[^，。；\n]{0,12}?)?(?:公司|集团|企业|科技)"
+#: A question asking for several organisations: it is answered by its sentence's list.
+_PLURAL_ORG = re.compile(r"哪些|\bwhich (?:companies|organi[sz]ations|institutions|universities)\b", re.I)
 #: Words that describe an organisation without naming it (科技公司, 龙头企业, 国内大型企业).
 _GENERIC_ORG = re.compile(r"科技|公司|企业|集团|机构|单位|龙头|前沿|科创|高新|大型|国内|国际|知名|相关|一家|这家|该|其|等|和|与|、")
 
 
-def org_like(span_text: str) -> bool:
+def org_like(span_text: str, corpus: str = "") -> bool:
     """Whether ``span_text`` names an organisation: an organisation word with a
-    name of two or more characters besides the generic ones, or a jieba organisation.
+    name of two or more characters besides the generic ones, a jieba organisation,
+    or a bare name that ``corpus`` (Simplified, no whitespace) writes as a company's.
 
     >>> org_like("美的集團"), org_like("鸿蒙操作系统"), org_like("倪明"), org_like("科技公司")
     (True, False, False, False)
+    >>> org_like("华为"), org_like("华为", "支持华为、腾讯等7家龙头企业建设国家开放创新平台")
+    (False, True)
     """
-    text = to_simplified(span_text)
+    text = to_simplified(span_text).strip()
     named = len(re.findall(r"[\u3400-\u9fffA-Za-z]", _GENERIC_ORG.sub("", text))) >= 2
-    return named and (bool(_ORG_WORD.search(text)) or any(f == "nt" for _, f in pseg.lcut(text)))
+    if not named:
+        return False
+    if _ORG_WORD.search(text) or any(f == "nt" for _, f in pseg.lcut(text)):
+        return True
+    return bool(corpus) and bool(re.search(re.escape(text) + _AS_COMPANY, corpus))
 
 
 #: How far a title's brackets 《…》 may lie from a span inside the title, in characters.
@@ -138,19 +150,39 @@ def in_title(article: str, span: tuple[int, int]) -> bool:
 
 
 def restated_best(request, sentences, read=None, near=float("inf")):
-    """Whether the best sentence's reader span restates the question, and the
-    best-ranked of the first :data:`PERSON_SCAN` sentences whose span is of the
-    asked shape, when the best one's is not. A span is not when it restates the
-    question, when a number or date question's span lies inside a 《…》 title
-    (:func:`in_title`) or counts in another measure than the one asked (then only
-    a sentence ranked within ``near`` of the best, in rerank score, may replace
-    it), or when a "which company" question's span names no organisation
-    (:func:`org_like`). A restating best span that nothing replaces is refused as a
-    near miss; so is a "which company" question (not a list: "哪些企业" is read
-    from its sentence) whose best span names none, with no re-choice (another
-    sentence's company is another thing's maker). ``read(c)``, when given, reads a
-    sentence the reader gave no span in by itself (setting ``c.answer``)."""
-    if not RESTATED_SPAN_CHECK or not sentences or sentences[0].answer is None:
+    """Whether to refuse for the best sentence's reader span, and the sentence to
+    answer from instead, when the best one's span is not of the asked shape.
+
+    A span is not when it restates the question (:func:`restates`), when a number
+    or date question's span lies inside a 《…》 title (:func:`in_title`) or counts in
+    another measure than the one asked, or when a "which company" question's span
+    names no organisation (:func:`org_like`). The replacement is the best-ranked of
+    the first :data:`PERSON_SCAN` sentences whose span is of the shape; for a title
+    or a measure only a sentence whose rerank score is within ``near`` of the best
+    one's may replace it, else the answer-type check judges the best one. Refused
+    (as a near miss, by the caller): a restating span nothing replaces, and a
+    "which company" question (not a list: "哪些企业" is read from its sentence) whose
+    best span names none, with no re-choice (another sentence's company is another
+    thing's maker).
+
+    Args:
+        request: the AnswerRequest (``asked``/``question``, ``kb``).
+        sentences: ScoredSentence list, best first.
+        read: ``read(c)`` reads a sentence the reader gave no span in by itself,
+            setting ``c.answer`` (the best one, and for a number or date question
+            the candidates); None: such sentences have no span.
+        near: rerank-score margin (rag.answer.answerability.MEASURE_MARGIN times its
+            RERANK_WEIGHT).
+
+    Returns:
+        ``(refuse, replacement)``: ``(False, None)`` keeps the best sentence.
+    """
+    if not RESTATED_SPAN_CHECK or not sentences:
+        return False, None
+    best = sentences[0]
+    if best.answer is None and read is not None:
+        read(best)
+    if best.answer is None:
         return False, None
     asked = request.asked or request.question
     kind = expected_answer_type(asked)
@@ -158,6 +190,8 @@ def restated_best(request, sentences, read=None, near=float("inf")):
     measure = asked_measure(to_simplified(asked)) if MEASURE_SPAN_CHECK and kind == "number" else None
     counted = measure_pattern(measure) if measure else None
     org = ORG_SPAN_CHECK and kind == "org"
+    names = getattr(request.kb, "corpus_names", None)
+    corpus = names.text if names is not None else ""
 
     def span(c) -> str:
         return request.kb.articles[c.doc].repaired.text[c.answer[0]:c.answer[1]]
@@ -166,20 +200,20 @@ def restated_best(request, sentences, read=None, near=float("inf")):
         if c.answer is None:
             return True
         article = request.kb.articles[c.doc].repaired.text
-        return (restates(asked, span(c)) or titled and in_title(article, c.answer) or org and not org_like(span(c))
+        return (restates(asked, span(c)) or titled and in_title(article, c.answer)
+                or org and not org_like(span(c), corpus)
                 or counted is not None and not counted.search(to_simplified(span(c))))
 
-    best = sentences[0]
     if not misfit(best):
         return False, None
     restated = restates(asked, span(best))
     if org and not restated:
         return not _PLURAL_ORG.search(to_simplified(asked)), None
-    measured = not (restated or titled and in_title(request.kb.articles[best.doc].repaired.text, best.answer))
+    within_margin_only = not (restated or titled and in_title(request.kb.articles[best.doc].repaired.text, best.answer))
     for c in sentences[1:PERSON_SCAN]:
-        if measured and best.score - c.score > near:
+        if within_margin_only and best.score - c.score > near:
             break
-        if c.answer is None and read is not None and (titled or counted is not None):
+        if c.answer is None and read is not None and kind in ("number", "date"):
             read(c)
         if not misfit(c):
             return restated, c
