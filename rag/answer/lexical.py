@@ -4,7 +4,7 @@ passage rank, the kind of answer asked for, restating the question), their
 weighted sentence score, the choice of one to three answer sentences, and
 the pre-reader refusal rules (:func:`lexical_answerability` and the
 penalties of :func:`fired_penalties`: a weak keyword match, a term the
-corpus never mentions, no number/date/place or title where one is asked,
+corpus never mentions, no number/date/place/reason or title where one is asked,
 a contrast follow-up's missing subject).
 
 The extractive backend (rag.answer.backends.extractive) ranks with these; the
@@ -58,7 +58,7 @@ REFUSAL_THRESHOLD = 0.0
 #: scores grow with the corpus's IDFs: re-measure on a different corpus.
 KEYWORD_FLOOR = 2.5
 KEYWORD_PENALTY = 1.0
-#: A question asking for a number, a date or a place whose chosen sentences
+#: A question asking for a number, a date, a place or a reason (why) whose chosen sentences
 #: hold none. (Persons and organisations are named in nearly every sentence of
 #: these articles; their presence says nothing.)
 UNTYPED_PENALTY = 1.0
@@ -96,7 +96,9 @@ _NUMBER = re.compile(r"(?<![A-Za-z0-9])\d|[一二三四五六七八九十百千�
                      r"|[近数上]?[百千万]人")  # 近百人, 数千人
 _DATE = re.compile(r"\d+年|\d+月|\d+日|[一二三四五六七八九十]+月")
 # A cause or a purpose: what a "why" question is answered by ("由于多年从事教育工作", "旨在整合…",
-# "…，助力科技发展"). News sentences rarely give one: 14 sentences of the five articles do.
+# "…，助力科技发展"). News sentences rarely give one: 14 sentences of the five articles do. As for
+# every answer type, a sentence holding one also gets the extractive ranking's answer-type bonus
+# (Weights.answer_type); both were measured together on the 848 dev items of 0.15.0 (docs/reader.md).
 _REASON = re.compile(r"因为|由于|为了|为让|为使|为此|为推动|为加快|为进一步|旨在|目的是|原因|所以|因此|因而|从而|以便|以期|得益于"
                      r"|归功于|源于|缘于|鉴于|出于|助力")
 # The measure word after 多少/几 ("多少家", "几岁"): the answer must count in it. Left out: 个, which
@@ -270,7 +272,7 @@ class LexicalSignals:
     #: The keyword index's best BM25 score for the question (None: not looked up).
     keyword_score: float | None = None
     #: Do the chosen answer sentences hold the kind of answer asked for
-    #: (None: not a number/date/place question, or nothing chosen yet)?
+    #: (None: not a number/date/place/reason question, or nothing chosen yet)?
     answer_typed: bool | None = None
     #: Do the chosen sentences mention one of the request's focus terms
     #: (None: the request has none)?
@@ -312,7 +314,7 @@ def absent_words(question: str, article, unseen: list[str]) -> list[str]:
 
 
 def note_chosen(ev: LexicalSignals, chosen: list[str], focus: tuple[str, ...] = ()) -> None:
-    """Set ``ev.answer_typed`` (number/date/place questions, with the asked
+    """Set ``ev.answer_typed`` (number/date/place/reason questions, with the asked
     measure word), ``ev.title`` / ``ev.title_found`` ("who" questions about a
     title) and ``ev.focus_found`` / ``ev.focus_terms`` (requests with focus
     terms) from the chosen sentences' texts (any script)."""
@@ -346,7 +348,7 @@ def lexical_answerability(ev: LexicalSignals, script: str, coverage_weight: floa
       whose dictionary translations are all absent);
     - KEYWORD_PENALTY: the keyword index scores no chunk above KEYWORD_FLOOR
       (the question shares almost no words with the articles: "明天香港會下雨嗎？");
-    - UNTYPED_PENALTY: the question asks for a number, a date or a place and
+    - UNTYPED_PENALTY: the question asks for a number, a date, a place or a reason and
       the chosen answer sentences state none ("陈清泉今年多少岁？" answered
       with a quote of his);
     - FOCUS_PENALTY: a contrast follow-up ("那香港呢？") whose chosen sentences
