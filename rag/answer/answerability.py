@@ -106,6 +106,7 @@ TITLE_VETO = True
 #: A "who" question is answered with a name (rag.answer.shapes; docs/reader.md).
 PERSON_ANSWER = True
 
+
 @dataclass
 class Window:
     """Consecutive sentences of one article read together.

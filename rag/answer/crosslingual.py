@@ -29,7 +29,6 @@ import re
 from collections.abc import Iterator
 from functools import cached_property, lru_cache
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from rag.script import to_simplified
@@ -222,7 +221,7 @@ class EnglishExpander:
         the longest spelled span wins."""
         out: list[str] = []
         glosses = _cedict_glosses()  # a quoted English word ("data") is no name
-        question = _QUOTED.sub(lambda m: m.group(1) + (m.group(2) if m.group(2) in glosses else m.group(2).capitalize()),
+        question = _QUOTED.sub(lambda m: m.group(0) if m.group(2) in glosses else m.group(1) + m.group(2).capitalize(),
                                question)
         for m in _CAPITALISED.finditer(question):
             words = re.split(r"[ -]", m.group(1))

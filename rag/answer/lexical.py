@@ -149,7 +149,8 @@ def holds_answer_type(sentence_simplified: str, kind: str | None, question_simpl
 
 
 #: The measure an English count question asks in ("How many times …?" -> 倍).
-_ASKED_MEASURE_EN = [(re.compile(r"\bhow many times\b(?! (?:did|does|do|has|have|had|was|were|is|are|will|would|can|could|a|per|each|every)\b)", re.I), "倍"),
+_ASKED_MEASURE_EN = [(re.compile(r"\bhow many times\b(?! (?:did|does|do|has|have|had|was|were|is|are|will|would|can|could"
+                                 r"|a|per|each|every)\b)", re.I), "倍"),  # a ratio, not a frequency
                      (re.compile(r"\bhow many (?:companies|firms|enterprises|businesses)\b", re.I), "家"),
                      (re.compile(r"\bhow many (?:[a-z-]+ ){0,3}(?:organi[sz]ations|institutions)\b", re.I), "家"),
                      (re.compile(r"\bhow many (?:[a-z-]+ ){0,3}(?:people|persons|experts|academicians|representatives|scientists"

@@ -169,8 +169,9 @@ def unsupported_roles(question: str, text: str) -> list[str]:
         for m in pattern.finditer(q):
             name, role = m.group("name"), m.group("role")
             # the longest name the corpus gives after a title (杨军 of 杨军在, 杨强 of 问杨强)
-            parts = (name[:n] for n in (3, 2) if len(name) >= n) if pattern is not _AS_ROLE else (
-                part for n in (3, 2) if len(name) >= n for part in (name[:n], name[-n:]))
+            # before 作为/担任 the match may begin early (问杨强): try its ends too
+            parts = [part for n in (3, 2) if len(name) >= n
+                     for part in ((name[:n], name[-n:]) if pattern is _AS_ROLE else (name[:n],))]
             name = next((part for part in parts if _is_person(part, text)), "")
             if name and (name, role) not in pairs:
                 pairs.append((name, role))

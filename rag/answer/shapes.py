@@ -196,12 +196,13 @@ def restated_best(request, sentences, read=None, near=float("inf")):
     def span(c) -> str:
         return request.kb.articles[c.doc].repaired.text[c.answer[0]:c.answer[1]]
 
+    def entitled(c) -> bool:
+        return titled and in_title(request.kb.articles[c.doc].repaired.text, c.answer)
+
     def misfit(c) -> bool:
         if c.answer is None:
             return True
-        article = request.kb.articles[c.doc].repaired.text
-        return (restates(asked, span(c)) or titled and in_title(article, c.answer)
-                or org and not org_like(span(c), corpus)
+        return (restates(asked, span(c)) or entitled(c) or org and not org_like(span(c), corpus)
                 or counted is not None and not counted.search(to_simplified(span(c))))
 
     if not misfit(best):
@@ -209,7 +210,7 @@ def restated_best(request, sentences, read=None, near=float("inf")):
     restated = restates(asked, span(best))
     if org and not restated:
         return not _PLURAL_ORG.search(to_simplified(asked)), None
-    within_margin_only = not (restated or titled and in_title(request.kb.articles[best.doc].repaired.text, best.answer))
+    within_margin_only = not (restated or entitled(best))  # a count in another measure
     for c in sentences[1:PERSON_SCAN]:
         if within_margin_only and best.score - c.score > near:
             break
