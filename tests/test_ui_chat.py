@@ -236,6 +236,8 @@ def test_thumbs_stay_as_saved_after_the_next_question_and_a_reload(server, scree
     wait_answered(screen, 2)
     expect(liked).to_have_count(1)  # redrawn from the saved rating, on the first answer
     expect(screen.locator("#chat button[aria-label='Like']")).to_have_count(1)  # the new one is unrated
+    # the list's count comes with the write to the browser's store, after the answer itself
+    expect(conversation_items(screen).first).to_contain_text("· 2 questions")
     screen.reload()
     expect(answers(screen)).to_have_count(2, timeout=30_000)
     expect(liked).to_have_count(1)

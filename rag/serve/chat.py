@@ -250,19 +250,26 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
         return (chat_view(turns), turns, reader_view(doc, turns), doc, notice_update(""), hint_update(""), book,
                 gr.update(choices=conversation_choices(book), value=book["current"]))
 
+    def kept(book: dict, doc: str | None) -> tuple:
+        """:func:`show`, and the book handed to the browser's store in the
+        same step: a reload right after a switch, a new conversation or a
+        delete opens what was shown (the ``.then`` that also writes it comes
+        one round trip later)."""
+        return (*show(book, doc), book)
+
     def new_conversation(book: dict | None, turns: list[dict], doc: str | None) -> tuple:
         """Start an empty conversation (the current one stays in the list);
         the question box is emptied."""
-        return (*show(start_conversation(save_turns(book or new_book(), turns or [])), doc), "")
+        return (*kept(start_conversation(save_turns(book or new_book(), turns or [])), doc), "")
 
     def delete_current(book: dict | None, turns: list[dict], doc: str | None) -> tuple:
         """The trash icon and "Delete this conversation": it goes from the
         list and the browser; the next one (or an empty one) is shown."""
-        return show(delete_conversation(save_turns(book or new_book(), turns or [])), doc)
+        return kept(delete_conversation(save_turns(book or new_book(), turns or [])), doc)
 
     def switch(book: dict | None, turns: list[dict], doc: str | None, conversation_id: str) -> tuple:
         """Picking a conversation in the list shows it."""
-        return show(switch_conversation(save_turns(book or new_book(), turns or []), conversation_id), doc)
+        return kept(switch_conversation(save_turns(book or new_book(), turns or []), conversation_id), doc)
 
     def on_like(turns: list[dict], data: gr.LikeData) -> list[dict]:
         """Thumbs up/down: append the rating to the feedback file."""
@@ -405,6 +412,7 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
         answer_outputs = [box, hint, chatbot, turns_state, notice, reader, doc_state, send, stop, conversations,
                           delete_btn, new_btn]
         shown = [chatbot, turns_state, reader, doc_state, notice, hint, book_state, conversations]
+        shown_kept = [*shown, stored]  # the outputs of kept()
         private = {"api_visibility": "private"}
 
         def then_persist(event) -> None:
@@ -425,13 +433,13 @@ def build_app(pipeline: QAPipeline, default_backend: str | None = None, backend_
         # Stop is a signal the answer loop watches, not `cancels=[asked, ...]`: Gradio 6.31
         # marks the chat "Error" when a streaming event is cancelled at some moments (reproduced here).
         stop.click(answers.stop, queue=False, **private)
-        then_persist(new_btn.click(new_conversation, inputs=[book_state, turns_state, doc_state], outputs=[*shown, box],
-                                   queue=False, **private))
+        then_persist(new_btn.click(new_conversation, inputs=[book_state, turns_state, doc_state],
+                                   outputs=[*shown_kept, box], queue=False, **private))
         for deleted in (delete_btn.click, chatbot.clear):
-            then_persist(deleted(delete_current, inputs=[book_state, turns_state, doc_state], outputs=shown, queue=False,
-                                 **private))
+            then_persist(deleted(delete_current, inputs=[book_state, turns_state, doc_state], outputs=shown_kept,
+                                 queue=False, **private))
         then_persist(conversations.input(switch, inputs=[book_state, turns_state, doc_state, conversations],
-                                         outputs=shown, queue=False, **private))
+                                         outputs=shown_kept, queue=False, **private))
         then_persist(chatbot.like(on_like, inputs=[turns_state], outputs=[turns_state], **private))
         backend.change(answers.pick_backend, inputs=[backend], outputs=[notice, send], show_progress="hidden", **private)
         backend.change(lambda name: name, inputs=[backend], outputs=[stored_backend], queue=False, **private)
