@@ -303,6 +303,25 @@ def test_a_count_is_answered_in_the_measure_it_asks_for(pipeline):
     assert not ans.refused and "16倍" in ans.short_answer["text"]
 
 
+def test_a_number_question_needs_a_figure_and_the_asked_unit(pipeline):
+    """A span with no figure ("計劃今年進一步提升算力") or without the unit of an
+    asked age ("20余年" is no age) is a near miss; "三點" counts points."""
+    from rag.answer.lexical import asked_dimension
+
+    assert asked_dimension("他今年多大年纪？").search("58岁") and not asked_dimension("他今年多大年纪？").search("20余年")
+    assert asked_dimension("那个座谈会开了几个钟头？").search("3小时")
+    assert asked_dimension("公司已经有多少年的技术积累？").search("20余年")
+    assert asked_dimension("第二阶段是哪几年？") is None  # years asked as dates, not as a duration
+    ans = pipeline.ask("數碼港的人工智能超算中心今年打算把算力提升到多少？")
+    assert ans.refused and ans.refusal_reason.startswith("相近但不相符")
+    ans = pipeline.ask("他今年多大年纪？", ["思谋科技的联合创始人兼CTO是谁？"])
+    assert ans.refused
+    ans = pipeline.ask("陳清泉認為，河套合作區要做出獨一無二的貢獻，有幾點需要重點考慮？")
+    assert not ans.refused and "三點" in ans.short_answer["text"]
+    ans = pipeline.ask("落户前海的思谋科技说公司已经有多少年的技术积累？")
+    assert not ans.refused and "20余年" in ans.short_answer["text"]
+
+
 def test_a_which_company_question_is_answered_with_a_company(pipeline):
     from rag.answer.shapes import org_like
 
