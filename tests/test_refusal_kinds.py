@@ -322,6 +322,22 @@ def test_a_number_question_needs_a_figure_and_the_asked_unit(pipeline):
     assert not ans.refused and "20余年" in ans.short_answer["text"]
 
 
+def test_a_title_the_articles_never_give_an_organisation_is_a_near_miss(pipeline):
+    """季华实验室 is named, its 主任 is not (之江实验室's is); 思谋科技's CTO is, after 该司."""
+    from rag.answer.premise import unnamed_holder
+
+    text = pipeline.kb.corpus_names.text
+    assert unnamed_holder("其中季华实验室的主任是谁？", text) == "季华实验室主任"
+    assert unnamed_holder("騰訊機器人實驗室的負責人是誰？", text) == "腾讯机器人实验室负责人"
+    for named in ("之江实验室主任是谁？", "思谋科技的CTO叫什么名字？", "香港科技大學（廣州）的校長是哪位？",
+                  "在发布会上介绍人工智能与机器人布局的广东省科技厅副厅长是谁？"):
+        assert unnamed_holder(named, text) is None, named
+    ans = pipeline.ask("其中季华实验室的主任是谁？", ["广东建成了哪些机器人领域的重量级实验室？"])
+    assert ans.refused and ans.refusal_reason.startswith("相近但不相符")
+    ans = pipeline.ask("思谋科技的CTO叫什么名字？")
+    assert not ans.refused and "吕江波" in to_simplified(ans.short_answer["text"])
+
+
 def test_a_which_company_question_is_answered_with_a_company(pipeline):
     from rag.answer.shapes import org_like
 

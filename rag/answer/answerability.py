@@ -29,6 +29,7 @@ from rag.answer.backends.base import AnswerRequest
 from rag.answer.crosslingual import reader_question
 from rag.answer.followup import stage_terms
 from rag.answer.lexical import absent_words, fired_penalties, note_chosen, refusal_reason, select
+from rag.answer.premise import unnamed_holder
 from rag.answer.refusals import refusal_message
 from rag.answer.shapes import MEASURE_MARGIN, person_sentence, restated_best
 from rag.answer.stages import STAGE_FORM, in_stage, stage_label, stage_sentence
@@ -89,6 +90,9 @@ ROLE_PREMISE = True
 #: a sentence about that stage, else refused as a near miss (rag.answer.stages;
 #: measured on the 448 dev items of 0.12.0: docs/reader.md).
 STAGE_CHECK = True
+#: Refuse "ORG的TITLE是谁" when the corpus never gives that title with that organisation
+#: (rag.answer.premise.unnamed_holder): measured on the 948 dev items of 0.16.0 (docs/reader.md).
+HOLDER_CHECK = True
 #: The answer-type, title and focus checks (rag.answer.lexical.note_chosen) read the answer
 #: sentence the reranker chose, not the lexical ranking's first sentences: on the 448 dev items
 #: of 0.13.0, 2 more unanswerable refused, 1 answerable fixed and 1 lost (docs/reader.md).
@@ -331,6 +335,13 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
         sp = reader.read(question, to_simplified(kb.articles[c.doc].repaired.text[c.span[0]:c.span[1]]))
         if sp.end > sp.start:
             c.answer, c.reader = (c.span[0] + sp.start, c.span[0] + sp.end), sp.score
+    # "季华实验室的主任是谁？" when the articles give no 主任 of 季华实验室: a near miss, whatever the reader says
+    if (HOLDER_CHECK and not (missing or premise) and getattr(kb, "corpus_names", None)
+            and unnamed_holder(request.asked or request.question, kb.corpus_names.text)):
+        out.answerable = False
+        out.closest = closest_statement(request, out)
+        out.reason = refusal_message(request.script, near=out.closest_terms or topic_terms(request)[0])
+        return out
     # a span that repeats the question, or is no answer of the asked shape, gives way or refuses
     refuse, fresh = restated_best(request, out.sentences, read_alone, MEASURE_MARGIN * weight)
     if fresh is not None:
