@@ -320,6 +320,12 @@ def test_a_number_question_needs_a_figure_and_the_asked_unit(pipeline):
     assert not ans.refused and "三點" in ans.short_answer["text"]
     ans = pipeline.ask("落户前海的思谋科技说公司已经有多少年的技术积累？")
     assert not ans.refused and "20余年" in ans.short_answer["text"]
+    # computing power is asked without a number cue and answered in its unit, from the sentence
+    ans = pipeline.ask("What computing capacity does phase one of the Qianhai Shenzhen-Hong Kong AI computing centre have?")
+    assert not ans.refused and ans.short_answer["text"] == "500P"
+    ans = pipeline.ask("What computing capacity will the second phase of the Qianhai Shenzhen-Hong Kong AI computing "
+                       "centre have?")
+    assert ans.refused
 
 
 def test_a_title_the_articles_never_give_an_organisation_is_a_near_miss(pipeline):

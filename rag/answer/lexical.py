@@ -173,30 +173,35 @@ def asked_measure(question_simplified: str) -> str | None:
 #: Measured on the 948 dev items of 0.16.0 (docs/reader.md).
 _TIME_UNIT = r"年|个月|月|周|天|日|小时|钟头|分钟"
 _LENGTH_UNIT = r"米|公里|千米|km"
+_DIMENSION_FIGURE = r"(?:\d[\d.,]*|[一二三四五六七八九十百千万亿两半]+)[多余+]?\s*"
 _ASKED_DIMENSION = [
-    (re.compile(r"多大年[纪龄]|多少岁|几岁|\bhow old\b|\bat what age\b", re.I), r"\d+岁|[一二三四五六七八九十]+岁"),
+    (re.compile(r"多大年[纪龄]|多少岁|几岁|\bhow old\b|\bat what age\b", re.I), r"岁"),
     (re.compile(r"(?:几|多少)个?(?:钟头|小时)|\bhow many (?:hours|minutes)\b", re.I), r"小时|钟头|分钟"),
-    (re.compile(r"\bhow many years\b|(?<!哪)(?:多少|几)年(?![级前代])", re.I), _COUNT + r"\+?年"),
+    (re.compile(r"\bhow many years\b|(?<!哪)(?:多少|几)年(?![级前代])", re.I), r"年"),
     (re.compile(r"多宽|多远|\bhow (?:wide|far)\b|\bwhat (?:width|distance)\b", re.I), _LENGTH_UNIT),
     # computing power is stated in P, Pops, FLOPS (500P, 1000Pops); a ratio (16倍) answers "几倍" only
     (re.compile(r"算力(?:规模)?(?:是|有|会是|将是|能|能达到|最少能达到|达到|要有|提升到)?多[少大]|多[少大]的?算力"
-                r"|\b(?:how much|what) (?:[a-z-]+ ){0,2}comput(?:ing|e) (?:power|capacity)\b", re.I),
-     r"\d\s*(?:P|Pops|PFlops|EFlops|Flops|TOPS)(?![a-z])"),
+                r"|\b(?:how much|what) (?:[a-z-]+ ){0,4}comput(?:ing|e) (?:power|capacity)\b", re.I),
+     r"(?:P|Pops|PFlops|EFlops|Flops|TOPS)(?![a-z])"),
     (re.compile(r"多长(?!时间)|\bhow long (?:is|are|was|were|would|will|should) (?:the|that|this|it|they)\b", re.I),
      _LENGTH_UNIT + "|" + _TIME_UNIT),
 ]
 
 
 def asked_dimension(question_simplified: str) -> re.Pattern | None:
-    """What a span must state for a question asking an age, a duration in hours
-    or years, or a length ("几岁" -> 岁; "多长" -> a length or a time unit), or None.
+    """A figure in the unit of the age, duration in hours or years, length or
+    computing power the question asks ("几岁" -> "58岁"; "多长" -> a length or a
+    time; "What computing capacity …" -> "500P"), or None.
 
     >>> asked_dimension("他今年多大年纪？").search("20余年") is None
     True
     >>> bool(asked_dimension("How long would that corridor be?").search("3公里"))
     True
+    >>> asked_dimension("What computing capacity does phase one have?").search("一期工程算力500P（FP16）").group()
+    '500P'
     """
-    return next((re.compile(unit) for cue, unit in _ASKED_DIMENSION if cue.search(question_simplified)), None)
+    return next((re.compile(_DIMENSION_FIGURE + "(?:" + unit + ")") for cue, unit in _ASKED_DIMENSION
+                 if cue.search(question_simplified)), None)
 
 
 def measure_pattern(measure: str) -> re.Pattern:

@@ -201,8 +201,9 @@ def restated_best(request, sentences, read=None, near=float("inf")):
     measure = asked_measure(to_simplified(asked)) if MEASURE_SPAN_CHECK and kind == "number" else None
     counted = measure_pattern(measure) if measure else None
     org = ORG_SPAN_CHECK and kind == "org"
-    figured = FIGURE_SPAN_CHECK and kind == "number"
-    dimension = asked_dimension(to_simplified(asked)) if FIGURE_SPAN_CHECK and kind == "number" else None
+    # "What computing capacity will …?" asks a figure without a number cue: its unit says so
+    dimension = asked_dimension(to_simplified(asked)) if FIGURE_SPAN_CHECK else None
+    figured = FIGURE_SPAN_CHECK and (kind == "number" or dimension is not None)
     names = getattr(request.kb, "corpus_names", None)
     corpus = names.text if names is not None else ""
 
@@ -220,6 +221,14 @@ def restated_best(request, sentences, read=None, near=float("inf")):
                 or figured and not _FIGURE.search(to_simplified(span(c)))
                 or dimension is not None and not dimension.search(to_simplified(span(c))))
 
+    if dimension is not None and not dimension.search(to_simplified(span(best))):
+        # the sentence states the asked figure once, outside the span ("前海深港人工智能算力中心" of
+        # "…一期工程算力500P（FP16）"): answer with it
+        article = request.kb.articles[best.doc].repaired.text
+        sentence = to_simplified(article[best.span[0]:best.span[1]])
+        found = list(dimension.finditer(sentence))
+        if len({m.group() for m in found}) == 1 and len(sentence) == best.span[1] - best.span[0]:
+            best.answer = (best.span[0] + found[0].start(), best.span[0] + found[0].end())
     if not misfit(best):
         return False, None
     restated = restates(asked, span(best))
@@ -231,7 +240,7 @@ def restated_best(request, sentences, read=None, near=float("inf")):
     for c in sentences[1:PERSON_SCAN]:
         if within_margin_only and best.score - c.score > near:
             break
-        if c.answer is None and read is not None and kind in ("number", "date"):
+        if c.answer is None and read is not None and (kind in ("number", "date") or figured):
             read(c)
         if not misfit(c):
             return restated, c
