@@ -107,6 +107,9 @@ def test_refusals_come_from_the_reader_and_say_why(pipeline):
     ("千億級", "100 billion level"),  # Chinese numerals: CC-CEDICT glosses 千亿 as "myriads"
     ("近百人", "nearly 100 people"),
     ("3-5個", "3 to 5"),
+    ("1至2個月", "1 to 2 months"),  # not word by word: "1 arrive 2 individual moon"
+    ("20余年", "over 20 years"),
+    ("广州、深圳", "Guangzhou, Shenzhen"),
 ])
 def test_english_renderings_need_no_model(span, english):
     from rag.answer.english_rendering import english_rendering
@@ -127,6 +130,9 @@ def test_english_rendering_gives_up_rather_than_guess():
 
     assert english_rendering("") is None
     assert english_rendering("的") in (None, "of")  # a function word at most, never an invented one
+    assert english_rendering("500P") is None  # nothing Chinese to render
+    assert english_rendering("共享算力中心") is None  # a compound's first glosses: "share hash rate center"
+    assert english_rendering("技术攻关") is None
 
 
 def test_both_dtypes_read_the_same_span_and_bad_dtypes_are_refused():

@@ -22,10 +22,11 @@ _CURRENCY = {"元": "yuan", "人民币": "yuan", "美元": "US dollars", "港元
 _MEASURE = {"人": "people", "名": "people", "位": "people", "家": "", "个": "", "项": "items", "倍": "times",
             "年": "years", "天": "days", "小时": "hours", "分钟": "minutes", "平方米": "square metres",
             "平方公里": "square kilometres", "公里": "km", "米": "metres", "台": "units", "款": "models",
-            "吨": "tonnes", "%": "percent", "岁": "years old", "届": "editions", "次": "times"}
+            "吨": "tonnes", "%": "percent", "岁": "years old", "届": "editions", "次": "times", "个月": "months",
+            "月": "months", "周": "weeks", "种": "kinds"}
 _MONTHS = ("January February March April May June July August September October November December").split()
 _AMOUNT = re.compile(r"^(\d+(?:\.\d+)?)\s*([多余])?\s*(万亿|亿|万|千|百)?\s*(元|人民币|美元|港元|港币|平方公里|平方米|公里|小时|分钟"
-                     r"|人|名|位|家|个|项|倍|年|天|米|台|款|吨|%|岁|届|次)?$")
+                     r"|人|名|位|家|个月|个|项|倍|年|天|周|米|台|款|吨|%|岁|届|次)?$")
 _DATE_ZH = re.compile(r"^(?:(\d{4})年)?(?:(\d{1,2})月)?(?:(\d{1,2})日)?$")
 _YEARS = re.compile(r"^(\d{4})年?\s*[-至到—–]\s*(\d{4})年?$")
 
@@ -61,7 +62,7 @@ _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_AMOUNT = re.compile(r"^(近|约|超过|逾)?([零〇一二两三四五六七八九十百千万亿]+)([多余])?(级)?\s*(元|人民币|美元|港元|港币|人|名|位|家|个|项|倍"
                         r"|年|天|台|款|吨|岁|届|次)?$")
 _CN_APPROX = {"近": "nearly ", "约": "about ", "超过": "over ", "逾": "over "}
-_RANGE = re.compile(r"^(\d+)\s*[-至到~—–]\s*(\d+)\s*(个|家|项|名|人|位|种|次|年)?$")
+_RANGE = re.compile(r"^(\d+)\s*[-至到~—–]\s*(\d+)\s*(个月|个|家|项|名|人|位|种|次|年|天|周|小时|月)?$")
 
 
 def chinese_number(numeral: str) -> int | None:
@@ -144,6 +145,12 @@ def _pinyin_name(word: str) -> str:
     return f"{sylls[0].capitalize()} {''.join(sylls[1:]).capitalize()}"
 
 
+#: Longer spans are not glossed word by word: a compound's first glosses read as nonsense
+#: ("共享算力中心" -> "share hash rate center", "技术攻关" -> "technology storm a strategic pass");
+#: the Chinese span alone is shown.
+MAX_GLOSSED_WORDS = 1
+
+
 @lru_cache(maxsize=1)
 def _first_glosses() -> dict[str, str]:
     """Simplified headword -> its first translating CC-CEDICT gloss (words of
@@ -165,15 +172,15 @@ def english_rendering(span: str) -> str | None:
     "over 400 people"), a date ("2月18日" -> "18 February", "2025年-2027年"
     -> "2025 to 2027"), a person's name in pinyin (jieba's ``nr`` tag:
     "黄坤明" -> "Huang Kunming"), or the CC-CEDICT glosses of its words when
-    every word has one ("共享算力中心" -> "shared computing power center"
-    style). None when no rule covers the span (it is then shown in Chinese
-    only). Cached: the answer's lead and ``Answer.short_answer`` render the
+    it has at most MAX_GLOSSED_WORDS and every word of two or more characters
+    has one ("智库" -> "think tank"). None when no rule covers the span (it is
+    then shown in Chinese only). Cached: the answer's lead and ``Answer.short_answer`` render the
     same span."""
     import jieba.posseg as pseg
 
     text = to_simplified(span).strip().rstrip("，。；、,;:：")
-    if not text or not re.search(r"[\u4e00-\u9fff\d]", text):
-        return None
+    if not text or not re.search(r"[\u4e00-\u9fff]", text):
+        return None  # nothing Chinese to render ("500P", "Atlas 900")
     for rule in (_render_date, _render_amount, _render_chinese_amount):  # "2018年" is a year, "30年" thirty years
         rendered = rule(text.replace(",", ""))
         if rendered:
@@ -184,7 +191,7 @@ def english_rendering(span: str) -> str | None:
             re.fullmatch(r"[\u4e00-\u9fff]{2,3}", text) and text[0] in _SURNAMES and text not in glosses
             and (len(text) == 3 or any(f.startswith("nr") for _, f in words))):
         return _pinyin_name(text)
-    out = []
+    out, glossed = [], 0
     for w, f in words:
         if re.fullmatch(r"[A-Za-z0-9.\-]+", w):
             out.append(w)
@@ -196,8 +203,11 @@ def english_rendering(span: str) -> str | None:
             out.append("".join(lazy_pinyin(w, style=Style.NORMAL)).capitalize())
         elif w in "、和与及":
             out.append("and" if w != "、" else ",")
-        elif w in glosses:
-            out.append(" ".join(re.split(r"[,;]", glosses[w])[0].split()[:4]))
+        elif w in glosses and len(w) >= 2:  # a lone character's first gloss is a guess: 至 "arrive", 月 "moon"
+            glossed += 1
+            if glossed > MAX_GLOSSED_WORDS:
+                return None
+            out.append(" ".join(re.split(r"[,;]", glosses[w])[0].split()[:6]))
         else:
             amount = _render_amount(w) or _render_date(w)
             if not amount:

@@ -183,6 +183,10 @@ _ASKED_DIMENSION = [
     (re.compile(r"算力(?:规模)?(?:是|有|会是|将是|能|能达到|最少能达到|达到|要有|提升到)?多[少大]|多[少大]的?算力"
                 r"|\b(?:how much|what) (?:[a-z-]+ ){0,4}comput(?:ing|e) (?:power|capacity)\b", re.I),
      r"(?:P|Pops|PFlops|EFlops|Flops|TOPS)(?![a-z])"),
+    # "How long would that corridor be?" asks a length; "how long does approval take", a time
+    (re.compile(r"\bhow long (?:is|are|was|were|would|will|should) (?:the|that|this|it|they)\b(?!.*\b(?:take|took|last"
+                r"|period|term|phase|stage|programme|program|trial|process|wait|approval|stay|meeting|forum|conference"
+                r"|years?|months?|weeks?|days?|hours?)\b)", re.I), _LENGTH_UNIT),
     (re.compile(r"多长(?!时间)|\bhow long (?:is|are|was|were|would|will|should) (?:the|that|this|it|they)\b", re.I),
      _LENGTH_UNIT + "|" + _TIME_UNIT),
 ]
@@ -196,6 +200,8 @@ def asked_dimension(question_simplified: str) -> re.Pattern | None:
     >>> asked_dimension("他今年多大年纪？").search("20余年") is None
     True
     >>> bool(asked_dimension("How long would that corridor be?").search("3公里"))
+    True
+    >>> asked_dimension("How long would that corridor be?").search("1至2个月") is None
     True
     >>> asked_dimension("What computing capacity does phase one have?").search("一期工程算力500P（FP16）").group()
     '500P'
