@@ -29,7 +29,7 @@ from rag.answer.backends import (
 from rag.answer.crosslingual import with_chinese_terms
 from rag.answer.followup import focus_terms, standalone_question
 from rag.schema import Answer, Citation, Passage
-from rag.script import Script, detect_script, to_script
+from rag.script import Script, detect_script, standard_written, to_script
 from rag.search.knowledge_base import IndexSettings, KnowledgeBase, open_knowledge_base
 from rag.search.retrieval import DEFAULT_RETRIEVER, TOP_K, make_retriever, retrieve
 from rag.text import clean_question
@@ -175,7 +175,8 @@ class QAPipeline:
         """The question retrieval uses: a follow-up completed from the
         history (rag.answer.followup), an English question with the Chinese terms it
         names (rag.answer.crosslingual)."""
-        earlier = [clean_question(h, f"earlier question {i}") for i, h in enumerate(history or [], 1) if h and h.strip()]
+        earlier = [standard_written(clean_question(h, f"earlier question {i}"))
+                   for i, h in enumerate(history or [], 1) if h and h.strip()]
         # an English question carries the Chinese terms it names into the follow-up's search
         earlier = [with_chinese_terms(h, self.kb.english_expander) if detect_script(h) == "en" else h for h in earlier]
         standalone = standalone_question(question, earlier, vocabulary=self.kb.keyword_idf)
@@ -187,7 +188,9 @@ class QAPipeline:
         """What a backend gets for a (clean) question: the standalone
         question, the reader's script, the retrieved passages and, for a
         contrast follow-up, the terms the answer must mention."""
-        standalone, script = self.standalone(question, history), detect_script(question)
+        script = detect_script(question)  # a Cantonese question is answered in Traditional
+        question = standard_written(question)  # "佢係邊個？" is read as "他是誰？"
+        standalone = self.standalone(question, history)
         expander = self.kb.english_expander if script == "en" else None
         focus = tuple(focus_terms(question, expander)) if standalone != question else ()
         return AnswerRequest(question=standalone, script=script, passages=self.retrieve(standalone, k),

@@ -49,6 +49,19 @@ def test_traditional_sources_are_quoted_as_printed(pipeline):
     assert "1000億元" in ans.answer and "基金群" in ans.answer  # not OpenCC's variant 羣
 
 
+def test_a_cantonese_question_is_read_as_standard_written_chinese(pipeline):
+    """佢 (he), 話 (says), 邊幾 (which few): the follow-up is read as 他說…哪幾方面 and answered
+    in Traditional, from the Nansha party secretary's sentence."""
+    import doctest
+
+    import rag.script
+
+    assert doctest.testmod(rag.script).failed == 0
+    ans = pipeline.ask("佢話南沙會聚焦邊幾方面同聯盟企業合作？", ["Who is the Party secretary of Guangzhou's Nansha district?"])
+    assert not ans.refused and detect_script(ans.answer) == "zh-Hant"
+    assert "場景應用" in ans.short_answer["text"], ans.short_answer
+
+
 def test_english_question(pipeline):
     # "…fund group?" is answered with 千億級 since 0.12.0 (a known miss, docs/reader.md): its
     # passage ranks second, and the reader no longer outweighs that; the answer's form is tested here
