@@ -117,12 +117,12 @@ def main() -> None:
         build = ragqa("index", "--rebuild", env=env)
         print(f"index build, new process, model load included: {build:.1f} s")
         t0 = time.perf_counter()
-        from rag.answer.reader import load_reader
         from rag.pipeline import QAPipeline
         from rag.settings import load_settings
 
+        # the product's readers (English questions get their own), in the asked dtype
         qa = QAPipeline.open(load_settings(index_dir=env["RAGQA_INDEX_DIR"]).index_settings(),
-                             reader=load_reader(dtype=args.reader_dtype))
+                             reader_dtype=args.reader_dtype)
         opened = time.perf_counter() - t0
         if hasattr(qa.kb.embedder, "wait"):  # E5Embedding: deferred until needed
             qa.kb.embedder.wait()
