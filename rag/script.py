@@ -79,11 +79,11 @@ _CANTONESE = [
     ("嚟", "來"), ("跟住", "跟著"), ("咗", "了"), ("嘅", "的"), ("喺", "在"), ("冇", "沒有"), ("唔", "不"),
     ("啲", "些"), ("咩", "甚麼"), ("乜", "甚麼"), ("畀", "給"), ("揸", "開"), ("睇", "看"),
 ]
-_CANTONESE_MAP = {c: m for c, m in _CANTONESE} | {to_simplified(c): m for c, m in _CANTONESE}
-_CANTONESE_RE = re.compile("|".join(re.escape(c) for c in sorted(_CANTONESE_MAP, key=len, reverse=True))
+_CANTONESE_WORDS = dict(_CANTONESE) | {to_simplified(c): m for c, m in _CANTONESE}
+_CANTONESE_RE = re.compile("|".join(re.escape(c) for c in sorted(_CANTONESE_WORDS, key=len, reverse=True))
                            + r"|[邊边](?=[個个位度處处間间啲幾几一二兩两三四五六七八九十條条種种家項项款])"
                            + r"|(?<![關关联聯維维體体])係|(?<=[他她它佢])[話话]")
-_CANTONESE_MAP |= {"係": "是", "話": "說", "话": "說"}
+_CANTONESE_MAP = _CANTONESE_WORDS | {"係": "是", "話": "說", "话": "說"}  # and 邊 before a measure word: 哪
 
 
 def standard_written(question: str) -> str:
@@ -99,6 +99,8 @@ def standard_written(question: str) -> str:
     >>> standard_written("呢个资助计划总共拨款几多钱？")
     '这个资助计划总共拨款多少钱？'
     """
+    if not _CANTONESE_RE.search(question):
+        return question  # most questions: no script detection on the query path
     simplified = detect_script(question) == "zh-Hans"
 
     def standard(m: re.Match) -> str:

@@ -173,7 +173,9 @@ def asked_measure(question_simplified: str) -> str | None:
 #: Measured on the 948 dev items of 0.16.0 (docs/reader.md).
 _TIME_UNIT = r"年|个月|月|周|天|日|小时|钟头|分钟"
 _LENGTH_UNIT = r"米|公里|千米|km"
+# _COUNT, widened for how units are written: "1,000 P", "半小时", "20+年"
 _DIMENSION_FIGURE = r"(?:\d[\d.,]*|[一二三四五六七八九十百千万亿两半]+)[多余+]?\s*"
+_HOW_LONG = r"\bhow long (?:is|are|was|were|would|will|should) (?:the|that|this|it|they)\b"
 _ASKED_DIMENSION = [
     (re.compile(r"多大年[纪龄]|多少岁|几岁|\bhow old\b|\bat what age\b", re.I), r"岁"),
     (re.compile(r"(?:几|多少)个?(?:钟头|小时)|\bhow many (?:hours|minutes)\b", re.I), r"小时|钟头|分钟"),
@@ -184,11 +186,9 @@ _ASKED_DIMENSION = [
                 r"|\b(?:how much|what) (?:[a-z-]+ ){0,4}comput(?:ing|e) (?:power|capacity)\b", re.I),
      r"(?:P|Pops|PFlops|EFlops|Flops|TOPS)(?![a-z])"),
     # "How long would that corridor be?" asks a length; "how long does approval take", a time
-    (re.compile(r"\bhow long (?:is|are|was|were|would|will|should) (?:the|that|this|it|they)\b(?!.*\b(?:take|took|last"
-                r"|period|term|phase|stage|programme|program|trial|process|wait|approval|stay|meeting|forum|conference"
-                r"|years?|months?|weeks?|days?|hours?)\b)", re.I), _LENGTH_UNIT),
-    (re.compile(r"多长(?!时间)|\bhow long (?:is|are|was|were|would|will|should) (?:the|that|this|it|they)\b", re.I),
-     _LENGTH_UNIT + "|" + _TIME_UNIT),
+    (re.compile(_HOW_LONG + r"(?!.*\b(?:take|took|last|period|term|phase|stage|programme|program|trial|process|wait"
+                r"|approval|stay|meeting|forum|conference|years?|months?|weeks?|days?|hours?)\b)", re.I), _LENGTH_UNIT),
+    (re.compile(r"多长(?!时间)|" + _HOW_LONG, re.I), _LENGTH_UNIT + "|" + _TIME_UNIT),
 ]
 
 

@@ -124,7 +124,8 @@ def unstated_figures(question: str, passages: list[str]) -> list[str]:
 
 
 #: The title a role ends with ("香港工程院院长", "工信厅长", "人工智能资助计划委员会主席").
-_ROLE_TITLE = r"(?:副)?(?:院长|校长|主席|主任|厅长|局长|部长|署长|会长|书记|总裁|总经理|理事长|秘书长|省长|市长|区长|所长|社长|行长|董事长)"
+_TITLE_WORDS = r"院长|校长|主席|主任|厅长|局长|部长|署长|会长|书记|总裁|总经理|理事长|秘书长|省长|市长|区长|所长|社长|行长|董事长"
+_ROLE_TITLE = rf"(?:副)?(?:{_TITLE_WORDS})"
 _ROLE = rf"[\u4e00-\u9fff（）()]{{0,16}}?{_ROLE_TITLE}"
 #: "NAME作为ROLE" (an honorific may come between: "杨强教授担任…"), "身为ROLE的NAME", "ROLE NAME"
 #: (a title right before a name).
@@ -193,14 +194,14 @@ def unsupported_roles(question: str, text: str) -> list[str]:
 
 
 #: Words a question puts before an organisation ("其中季华实验室").
-GENERIC_PREFIX = re.compile(r"^(?:其中|那个|这个|那|该|这)")
+_DEMONSTRATIVES = r"其中|那个|这个|那|该|这"
 #: A "who holds this title" question: "季华实验室的主任是谁？", "那位中山大学校长叫什么名字？".
-_HOLDER_TITLE = _ROLE_TITLE[:-1] + r"|负责人|创始人|首席执行官|ceo|cto|总监)"
+_HOLDER_TITLE = rf"(?:副)?(?:{_TITLE_WORDS}|负责人|创始人|首席执行官|ceo|cto|总监)"
 _HOLDER = re.compile(rf"([\u4e00-\u9fffa-z()（）]{{2,24}}?)的?({_HOLDER_TITLE})(?:是谁|是哪位|叫什么|由谁|是何人|是什么人)")
 #: Words of an organisation's name that do not tell it from another (之江实验室 and 季华实验室 are
 #: both 实验室), and what refers back to an organisation named earlier ("该司联合创始人兼CTO").
 _GENERIC_ORG_WORDS = re.compile(r"实验室|联盟|公司|集团|大学|学院|研究院|研究所|委员会|中心|团队|项目|基金|协会|商会|政府"
-                                r"|部门|机构|单位|其中|那个|这个|那|该|这|省|市|区|[()（）]")
+                                rf"|部门|机构|单位|{_DEMONSTRATIVES}|省|市|区|[()（）]")
 _REFERS_BACK = re.compile(r"该司|该公司|该企业|该院|该校|该会|其|公司")
 #: How far back an organisation named earlier may be when the title refers back to it ("该司…").
 HOLDER_REFERENCE_WINDOW = 6 * ROLE_WINDOW
@@ -236,4 +237,4 @@ def unnamed_holder(question: str, text: str) -> str | None:
         window = text[max(0, t.start() - back): t.start()]
         if sum(c in window for c in core) / len(core) >= ROLE_ORG_SHARE:
             return None
-    return GENERIC_PREFIX.sub("", org) + title
+    return re.sub(rf"^(?:{_DEMONSTRATIVES})", "", org) + title

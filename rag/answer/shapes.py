@@ -213,13 +213,15 @@ def restated_best(request, sentences, read=None, near=float("inf")):
     def entitled(c) -> bool:
         return titled and in_title(request.kb.articles[c.doc].repaired.text, c.answer)
 
+    def unfigured(c) -> bool:  # no figure, or not in the asked unit
+        text = to_simplified(span(c))
+        return figured and not (_FIGURE.search(text) and (dimension is None or dimension.search(text)))
+
     def misfit(c) -> bool:
         if c.answer is None:
             return True
         return (restates(asked, span(c)) or entitled(c) or org and not org_like(span(c), corpus)
-                or counted is not None and not counted.search(to_simplified(span(c)))
-                or figured and not _FIGURE.search(to_simplified(span(c)))
-                or dimension is not None and not dimension.search(to_simplified(span(c))))
+                or counted is not None and not counted.search(to_simplified(span(c))) or unfigured(c))
 
     if dimension is not None and not dimension.search(to_simplified(span(best))):
         # the sentence states the asked figure once, outside the span ("前海深港人工智能算力中心" of
@@ -234,8 +236,7 @@ def restated_best(request, sentences, read=None, near=float("inf")):
     restated = restates(asked, span(best))
     if org and not restated:
         return not _PLURAL_ORG.search(to_simplified(asked)), None
-    numberless = figured and not (_FIGURE.search(to_simplified(span(best)))
-                                  and (dimension is None or dimension.search(to_simplified(span(best)))))
+    numberless = unfigured(best)
     within_margin_only = not (restated or entitled(best))  # a count in another measure, no figure
     for c in sentences[1:PERSON_SCAN]:
         if within_margin_only and best.score - c.score > near:
