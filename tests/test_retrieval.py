@@ -118,7 +118,7 @@ def test_a_follow_up_is_not_refused_for_words_of_the_earlier_turn(pipeline):
     history = ["Who is the deputy director of Guangdong's Department of Science and Technology?"]
     follow_up = "How much provincial fiscal funding did he say has been invested in AI and robotics projects since 2018?"
     request = pipeline.prepare(follow_up, history)
-    assert request.question != follow_up and request.asked == follow_up
+    assert request.question != follow_up and "deputy" not in request.asked
     assert "deputy" not in request.question  # lower-case English words are not carried over
     ans = pipeline.ask(follow_up, history=history)
     assert not ans.refused and "14亿元" in ans.answer

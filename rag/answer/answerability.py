@@ -31,7 +31,7 @@ from rag.answer.followup import stage_terms
 from rag.answer.lexical import absent_words, fired_penalties, note_chosen, refusal_reason, select
 from rag.answer.premise import unnamed_holder
 from rag.answer.refusals import refusal_message
-from rag.answer.shapes import MEASURE_MARGIN, person_sentence, restated_best
+from rag.answer.shapes import MEASURE_MARGIN, person_sentence, restated_best, title_sentence, whole_span
 from rag.answer.stages import STAGE_FORM, in_stage, stage_label, stage_sentence
 from rag.script import to_simplified
 from rag.text import TextVocabulary
@@ -226,13 +226,13 @@ def windows(request: AnswerRequest) -> list[Window]:
 
 
 def missing_entities(request: AnswerRequest) -> list[str]:
-    """Names the reader's own words (``request.asked``, else the question)
-    use that the retrieved passages' articles never mention (rag.answer.entities)."""
+    """Names the reader's own words (``request.own_words``) use that the
+    retrieved passages' articles never mention (rag.answer.entities)."""
     names = getattr(request.kb, "corpus_names", None)
     if names is None:
         return []
     docs = list(dict.fromkeys(p.doc for p in request.passages))
-    return names.missing(request.asked or request.question, docs)
+    return names.missing(request.own_words, docs)
 
 
 def unsupported(request: AnswerRequest) -> list[str]:
@@ -240,7 +240,7 @@ def unsupported(request: AnswerRequest) -> list[str]:
     retrieved passages never state, and roles the corpus never gives a person (rag.answer.premise)."""
     from rag.answer.premise import unstated_figures, unsupported_premise, unsupported_roles
 
-    asked, passages = request.asked or request.question, [p.text for p in request.passages]
+    asked, passages = request.own_words, [p.text for p in request.passages]
     names = getattr(request.kb, "corpus_names", None)
     roles = unsupported_roles(asked, names.text) if ROLE_PREMISE and names is not None else []
     return unsupported_premise(asked, passages) + unstated_figures(asked, passages) + roles
@@ -306,10 +306,12 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
         # a contrast follow-up: the answer must be about what it asks (the best
         # sentence the reader answers from that mentions a focus term, else refuse)
         stage_focus = [t for t in request.focus if STAGE_FORM.fullmatch(t)]
+        editions = "届" in to_simplified(request.asked or request.question)
         def mentions(c: ScoredSentence) -> bool:  # a stage ("那第三阶段呢？") may be named by its section's heading
             article = kb.articles[c.doc].repaired.text
             text = to_simplified(article[c.span[0]:c.span[1]]).lower()
-            return any(t in text for t in request.focus) or bool(stage_focus) and in_stage(article, c.span, stage_focus)
+            return (any(t in text for t in request.focus if t not in stage_focus)
+                    or bool(stage_focus) and in_stage(article, c.span, stage_focus, editions))
 
         focused = [c for c in sentences if c.reader is not None and c.reader >= threshold and mentions(c)]
         if not focused:
@@ -351,20 +353,24 @@ def assess(request: AnswerRequest, reader, threshold: float | None = None,
         out.closest_terms = topic_terms(request)[0]
         out.reason = refusal_message(request.script, near=out.closest_terms)
         return out
+    if (titled := title_sentence(request, out.sentences)) is not None:  # "What is his position?": his titles
+        out.sentences = [titled] + [c for c in out.sentences if c is not titled]
     top = out.best_sentence
     if top is not None:
         article = kb.articles[top.doc].repaired.text
         if top.answer is None:  # ranked first on lexical evidence: read that sentence alone for its span
             read_alone(top)
+        if top.answer is not None and getattr(kb, "corpus_names", None) is not None:
+            top.answer = whole_span(article, top.answer, kb.corpus_names.text)  # 郭毅 of 郭毅可
         if top.answer is not None:
             out.doc, out.span, out.span_text = top.doc, top.answer, article[top.answer[0]:top.answer[1]]
-        evidence.absent_terms = absent_words(request.asked or request.question, TextVocabulary(
+        evidence.absent_terms = absent_words(request.own_words, TextVocabulary(
             kb.corpus_names.by_doc[top.doc], convert=False), evidence.unseen_terms)  # what the answer's article lacks
         if ANSWER_SENTENCE_CHECKS:  # the answer-type, title and focus checks read the answer sentence itself
             note_chosen(evidence, [article[top.span[0]:top.span[1]]], request.focus)
     if (ANSWER_ARTICLE_NAMES and top is not None and not (missing or premise) and getattr(kb, "corpus_names", None)
             and not _SEVERAL_PARTS.search(to_simplified(request.asked or request.question))):
-        missing = kb.corpus_names.missing(request.asked or request.question, [top.doc])
+        missing = kb.corpus_names.missing(request.own_words, [top.doc])
         in_article = bool(missing)
     if missing or premise:  # no reader score overrides a name or an event the articles never state
         out.answerable = False

@@ -22,6 +22,13 @@ kind: a place or organisation (jieba ``ns``/``nt``), a level (省级 for
 国家级, jieba ``b``), an ordinal or numbered stage (第二阶段, 二期, III),
 or in English an ordinal, a ``*-level`` word or a capitalized name.
 
+A follow-up that points at a person ("他還提出了甚麼？", "What is his
+position?") names that person instead (:func:`resolve_person`): the one the
+previous question names (葉文祺), or, when that question asked who, the
+person its answer named (the pipeline answers it again). The reader then
+reads a question about 黃坤明 and not about "him", and an answer that only
+repeats the name is no answer (rag.answer.shapes.restates).
+
 Earlier English questions carry the Chinese terms they name
 (rag.answer.crosslingual, added by the pipeline): English words are never
 carried into a Chinese search, and only capitalized ones (names) into an
@@ -192,7 +199,11 @@ def _swap_english(x: str, previous: str) -> str | None:
     for pattern in (_ORDINAL_EN, _LEVEL_EN):
         new, old = pattern.search(x), pattern.search(previous)
         if new and old and new.group().lower() != old.group().lower():
-            return previous[:old.start()] + new.group() + previous[old.end():]
+            end = old.end()
+            if " " in new.group():  # "phase two" for "the first phase": the phase word goes too
+                after = re.match(r" (?:phase|stage|batch)\b", previous[end:], re.I)
+                end += after.end() if after else 0
+            return previous[:old.start()] + new.group() + previous[end:]
     new = _NAME_EN.search(x) or (re.match(r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*", x) if x[:1].isupper() else None)
     olds = list(_NAME_EN.finditer(previous))
     if new and olds and new.group() not in previous:
@@ -232,6 +243,27 @@ def swap_slot(question: str, previous: str) -> str | None:
         return prev[:start] + new + prev[end:]
     # keep the previous question's own characters (平台 stays 平台 in a Traditional question)
     return previous[:start] + to_script(new, detect_script(previous)) + previous[end:]
+
+
+#: A pronoun for one person ("他", "此人", "he", "his"; not 他们 "they").
+PERSON_PRONOUN = re.compile(r"[他她](?![们們])|此人|\b(?:he|she|him|his|her)\b", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"\b(?:his|her)\b(?=\s+[A-Za-z])", re.IGNORECASE)
+def resolve_person(question: str, person: str) -> str:
+    """``question`` with its person pronouns (:data:`PERSON_PRONOUN`) replaced
+    by ``person`` (a possessive "his"/"her" by "person's"); unchanged when
+    it has none or ``person`` is empty.
+
+    >>> resolve_person("他還提出了甚麼？", "郭毅可")
+    '郭毅可還提出了甚麼？'
+    >>> resolve_person("What is his position?", "黄坤明")
+    "What is 黄坤明's position?"
+    """
+    if not person or not PERSON_PRONOUN.search(question):
+        return question
+    if detect_script(question) != "en":
+        return PERSON_PRONOUN.sub(to_script(person, detect_script(question)), question)
+    question = _POSSESSIVE.sub(f"{person}'s", question)
+    return PERSON_PRONOUN.sub(person, question)
 
 
 def standalone_question(question: str, history: list[str] | None, vocabulary=None) -> str:

@@ -9,10 +9,8 @@ they said or did (黄卜夫认为, 郭毅可建议), so a span in that position 
 answer to a "who" question is the best-ranked such span among the first
 :data:`PERSON_SCAN` read sentences, when the best one is not.
 
-    >>> person_like("香港工程院院长陈兆根说", (7, 10))
-    True
-    >>> person_like("推动河套发展IP保护", (2, 6))
-    False
+A question asking a person's position ("What is 黄坤明's position?", "雷添良担任什么职务？") is
+answered by the titles the articles give right before the name (:func:`title_sentence`).
 """
 
 from __future__ import annotations
@@ -23,41 +21,137 @@ import jieba.posseg as pseg
 
 from rag.answer.followup import stage_terms
 from rag.answer.lexical import NUMBER, ORG_SUFFIX, asked_dimension, asked_measure, expected_answer_type, measure_pattern
-from rag.script import to_simplified
+from rag.answer.persons import named_person, person_like, title_run, whole_name
+from rag.script import detect_script, to_simplified
 
 #: Re-choose among this many of the best-ranked read sentences (measured on the
 #: 648 dev items of 0.14.0: docs/reader.md, "Fresh paraphrases, names and who-questions").
 PERSON_SCAN = 5
-_NAME = re.compile(r"[\u3400-\u9fff]{2,4}")
-# the last character of a title before a name (院长, 主任, 院士, 书记, 主席, 总裁, 教授,
-# 官员, 总监, 理事, 学者, 专家; CEO, CTO) and what follows a name in reported speech
-_TITLE_END = re.compile(r"(?:[长任士员记席裁授官监理事者家]|[A-Z]{2,})$")
-_AFTER_NAME = re.compile(r"^(?:等|表示|指出|认为|建议|提出|主持|介绍|说|称|坦言|强调|透露|分析|曾|亦|也|还|在致辞|受访|看来)")
 
 
-def person_like(article: str, span: tuple[int, int]) -> bool:
-    """Whether ``article[span[0]:span[1]]`` (any script) reads as a person's name:
-    two to four Chinese characters after a title or before reported speech."""
-    text = to_simplified(article[span[0]:span[1]]).strip()
-    if not _NAME.fullmatch(text):
-        return False
-    before = to_simplified(article[max(0, span[0] - 8):span[0]]).rstrip()
-    after = to_simplified(article[span[1]:span[1] + 4])
-    return bool(_TITLE_END.search(before) or _AFTER_NAME.match(after))
+#: A "who did it" question's verb (由谁主持, 谁提出, 是谁建议的): the answer is a name the
+#: articles write right before it (…副会长吴欢主持座谈会).
+WHO_VERB_CHECK = True
+_WHO_VERB = re.compile(r"谁([\u4e00-\u9fff]{2})")
+#: The same verbs asked in English, as the articles write them.
+_WHO_VERB_EN = ((re.compile(r"\bwho (?:hosted|chaired|presided|moderated)\b", re.I), ("主持",)),
+                (re.compile(r"\bwho (?:proposed|suggested|recommended)\b", re.I), ("建议", "提出")))
+_TITLED_NAME = re.compile(r"(?<=[长任士员记席裁授官监理事])[\u4e00-\u9fff]{2,3}")
+
+
+def _verb_name(sentence: str, verb: str) -> tuple[int, int] | None:
+    """Where ``sentence`` (Simplified) names a person right after a title and right
+    before ``verb`` (…副会长吴欢主持): the name's offsets, or None."""
+    for at in (m.start() for m in re.finditer(re.escape(verb), sentence)):
+        for n in (3, 2):
+            if at - n > 0 and _TITLED_NAME.fullmatch(sentence, at - n, at):
+                return at - n, at
+    return None
 
 
 def person_sentence(request, sentences):
     """For a "who" question (rag.answer.lexical.expected_answer_type) whose best
     sentence's reader span is not :func:`person_like`, the best-ranked of the first
-    :data:`PERSON_SCAN` sentences whose span is; None otherwise (keep the order)."""
-    if request.focus or expected_answer_type(request.asked or request.question) != "person" or not sentences:
+    :data:`PERSON_SCAN` sentences whose span is; None otherwise (keep the order).
+
+    A "who did it" question (由谁主持, "Who hosted it?": :data:`WHO_VERB_CHECK`) takes the
+    best-ranked of those sentences naming a person right before its verb, with the
+    span moved to that name, before any other."""
+    asked = request.asked or request.question
+    if request.focus or expected_answer_type(asked) != "person" or not sentences:
         return None
+    verbs = [v for pattern, chinese in _WHO_VERB_EN if pattern.search(asked) for v in chinese]
+    if (verb := _WHO_VERB.search(to_simplified(asked))) is not None:
+        verbs += [w for w, f in pseg.lcut(verb.group(1)) if f[:1] in "vn" and len(w) == 2]
+    for c in sentences[:PERSON_SCAN] if WHO_VERB_CHECK and verbs else ():
+        text = request.kb.articles[c.doc].repaired.text
+        sentence = to_simplified(text[c.span[0]:c.span[1]])
+        found = next(filter(None, (_verb_name(sentence, v) for v in verbs)), None)
+        if found and len(sentence) == c.span[1] - c.span[0]:
+            c.answer = (c.span[0] + found[0], c.span[0] + found[1])
+            return c
     def names_person(c) -> bool:
         return c.answer is not None and person_like(request.kb.articles[c.doc].repaired.text, c.answer)
 
     if names_person(sentences[0]):
         return None
     return next((c for c in sentences[1:PERSON_SCAN] if names_person(c)), None)
+
+
+#: Answer a question asking a person's position with the titles before the name.
+TITLE_ANSWER = True
+_ASKS_TITLE = re.compile(
+    r"\b(?:position|title|job|post|role)\b|职务|职位|身份|头衔|什么职|担任什么|担任何|担任哪"
+    # "Which university is 高松 the president of?", "Which committee does he chair?"
+    r"|\bwhich (?:[\w-]+ ){0,3}(?:university|committee|organi[sz]ation|institution|body|department|agency|association"
+    r"|council|commission|centre|center|school|institute)\b[^?]*\b(?:president|chair\w*|head\w*|direct\w*|lead\w*|dean)\b"
+    r"|是哪[个所家间]?(?:大学|机构|委员会|单位|部门|学校|高校)的(?:校长|主席|主任|院长|会长|部长|书记)", re.I)
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+def whole_span(article: str, span: tuple[int, int], corpus: str) -> tuple[int, int]:
+    """A name span cut short lengthened to the whole name (郭毅 of 郭毅可,
+    rag.answer.persons.whole_name); other spans unchanged."""
+    if not person_like(article, span):
+        return span
+    name = to_simplified(article[span[0]:span[1]]).strip()
+    whole = whole_name(name, corpus)
+    grown = span[1] + len(whole) - len(name)
+    return (span[0], grown) if to_simplified(article[span[0]:grown]) == whole else span
+
+
+def title_sentence(request, sentences):
+    """For a question asking the position of one person (:data:`_ASKS_TITLE`;
+    ``request.person``, else :func:`rag.answer.persons.named_person`), the read
+    sentence that gives the person's titles, its ``answer`` set to them
+    (:func:`rag.answer.persons.title_run`); None for another question or when no
+    sentence gives them.
+
+    Among several titles (…首席副校长、…研究中心主任郭毅可; 校长倪明选 and 联盟理事长倪明选
+    in two sentences) the one sharing the most characters with the question's own
+    Chinese words (an English one's as rag.answer.crosslingual.EnglishExpander
+    gives them: "What is his position at HKUST?" -> 香港科技大学) wins, the
+    best-ranked sentence's whole run when none shares any.
+    """
+    asked = request.asked or request.question
+    if not TITLE_ANSWER or request.focus or not _ASKS_TITLE.search(to_simplified(asked)):
+        return None
+    names = getattr(request.kb, "corpus_names", None)
+    if names is None:
+        return None
+    expander = getattr(request.kb, "english_expander", None)
+    person = getattr(request, "person", "") or named_person(asked, names.text, expander)
+    if not person:
+        return None
+    own = _ASKS_TITLE.sub(" ", to_simplified(asked))  # 担任什么职务's 任 is no 主任
+    if detect_script(asked) == "en" and expander is not None:
+        own = " ".join(expander.expand(own))
+    wanted = set(_HAN.findall(own)) - set(person)
+    best = None  # (shared characters, -rank, sentence, (start, end))
+    for rank, c in enumerate(sentences):
+        text = request.kb.articles[c.doc].repaired.text
+        sentence = to_simplified(text[c.span[0]:c.span[1]])
+        if len(sentence) != c.span[1] - c.span[0]:
+            continue  # OpenCC changed the length: offsets would not map back
+        titles = title_run(sentence, person)
+        if not titles:
+            continue
+        at = sentence.find("、".join(titles) + person)
+        runs = [("、".join(titles), at)]
+        offset = at
+        for t in titles:  # each title alone, for a question naming where
+            runs.append((t, offset))
+            offset += len(t) + 1
+        for run, at in runs:
+            shared = len(set(run) & wanted)
+            key = (shared, -rank, -len(run) if shared else len(run))
+            if best is None or key > best[0]:
+                best = (key, c, (c.span[0] + at, c.span[0] + at + len(run)))
+    if best is None:
+        return None
+    _, c, span = best
+    c.answer = span
+    return c
 
 
 #: Skip a best sentence whose span only repeats the question ("南沙那支5亿元的基金里，粤财基金出了多少钱？"
@@ -94,6 +188,11 @@ def restates(question: str, span_text: str) -> bool:
     if any(re.fullmatch(re.escape(t) + r"(?:期|阶段|批|届)?", span) for t in stage_terms(question)):
         return True
     return len(span) >= 2 and span in _PUNCT.sub("", to_simplified(question)).lower()
+
+
+#: A follow-up asking for something besides what was said ("他还建议成立什么设施？", "What
+#: else …?"): a span repeating its rewritten question (the earlier turn's terms) is no answer.
+_BESIDES = re.compile(r"还|另外|其他|其它|别的|\b(?:else|also|other|another)\b", re.I)
 
 
 #: A "which company / which organisation" question's span must name one: an organisation word
@@ -217,10 +316,13 @@ def restated_best(request, sentences, read=None, near=float("inf")):
         text = to_simplified(span(c))
         return figured and not (_FIGURE.search(text) and (dimension is None or dimension.search(text)))
 
+    besides = request.question != asked and _BESIDES.search(to_simplified(asked))
+
     def misfit(c) -> bool:
         if c.answer is None:
             return True
-        return (restates(asked, span(c)) or entitled(c) or org and not org_like(span(c), corpus)
+        return (restates(asked, span(c)) or besides and restates(request.question, span(c))
+                or entitled(c) or org and not org_like(span(c), corpus)
                 or counted is not None and not counted.search(to_simplified(span(c))) or unfigured(c))
 
     if dimension is not None and not dimension.search(to_simplified(span(best))):
@@ -233,7 +335,7 @@ def restated_best(request, sentences, read=None, near=float("inf")):
             best.answer = (best.span[0] + found[0].start(), best.span[0] + found[0].end())
     if not misfit(best):
         return False, None
-    restated = restates(asked, span(best))
+    restated = restates(asked, span(best)) or bool(besides) and restates(request.question, span(best))
     if org and not restated:
         return not _PLURAL_ORG.search(to_simplified(asked)), None
     numberless = unfigured(best)

@@ -33,7 +33,18 @@ STAGE_FORM = re.compile(r"第[一二三四五六七八九十0-9]{1,2}|[一二三
 STAGE_WORDS = ("阶段", "期", "批", "届")
 
 
-def in_stage(text: str, span: tuple[int, int], stages: list[str]) -> bool:
+def names_stage(text: str, stages: list[str], editions: bool = False) -> bool:
+    """Does ``text`` (Simplified) name one of ``stages``? 第二 of 第二届 (an edition:
+    第二届香港国际创科展) names no phase unless ``editions`` (the question asks a 届).
+
+    >>> names_stage("第二届香港国际创科展", ["第二", "二期"]), names_stage("第二阶段", ["第二", "二期"])
+    (False, True)
+    """
+    return any(not (t.startswith("第") and not editions and text[m.end():m.end() + 1] == "届")
+               for t in stages for m in re.finditer(re.escape(t), text))
+
+
+def in_stage(text: str, span: tuple[int, int], stages: list[str], editions: bool = False) -> bool:
     """Is the sentence ``text[span[0]:span[1]]`` about one of ``stages``? It
     is when it names one, or when the last stage named in the
     STAGE_SECTION_CHARS before it (its section's heading) is one.
@@ -44,7 +55,7 @@ def in_stage(text: str, span: tuple[int, int], stages: list[str]) -> bool:
     >>> in_stage(t, (t.index("●以"), t.index("第二阶段")), ["第二", "二期"])
     False
     """
-    if any(t in to_simplified(text[span[0]:span[1]]) for t in stages):
+    if names_stage(to_simplified(text[span[0]:span[1]]), stages, editions):
         return True
     before = to_simplified(text[max(0, span[0] - STAGE_SECTION_CHARS):span[0]])
     named = [(before.rfind(f), f) for f in stage_terms(before) if f in before]

@@ -104,6 +104,8 @@ class AnswerRequest:
             rewrite ("" : same as ``question``). Refusal checks for terms the
             corpus lacks look here only: words carried over from earlier
             turns were the earlier turns' to answer for.
+        person: the person (Simplified) a follow-up's pronoun was read as
+            ("What is his position?" after "Who chaired …?": 黄坤明), "" otherwise.
         assessment: see the attribute's comment (None: no reader).
     """
 
@@ -113,9 +115,23 @@ class AnswerRequest:
     kb: object
     focus: tuple[str, ...] = ()
     asked: str = ""
+    person: str = ""
     #: The reader's verdict (rag.answer.answerability.Assessment) when the pipeline
     #: has a reader: the answer span, the reranked sentences, answerability.
     assessment: object = None
+
+    @property
+    def own_words(self) -> str:
+        """``asked`` (else ``question``) without ``person``: the checks for names and
+        premises the articles do not state read the reader's own words, and the name
+        a pronoun was read as came from the conversation (a wrong earlier answer's
+        name is no missing name of this question)."""
+        from rag.script import to_script
+
+        asked = self.asked or self.question
+        for form in dict.fromkeys((self.person, to_script(self.person, "zh-Hant"))) if self.person else ():
+            asked = asked.replace(form + "'s", " ").replace(form, " ")
+        return asked
 
 
 class AnswerBackend(ABC):

@@ -80,7 +80,7 @@ class ExtractiveBackend(AnswerBackend):
         kws = keywords(request.question)
         kind = expected_answer_type(request.question)
         idf, unseen = kb.keyword_idf, kb.unseen_idf()
-        asked = request.asked or request.question
+        asked = request.own_words
         unseen_terms = unseen_words(asked, TextVocabulary(kb.corpus_names.text, idf, convert=False))
         if request.script == "en":
             unseen_terms += kb.english_expander.unmatched(asked)
