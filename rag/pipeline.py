@@ -28,7 +28,7 @@ from rag.answer.backends import (
     get_backend,
 )
 from rag.answer.crosslingual import with_chinese_terms
-from rag.answer.followup import PERSON_PRONOUN, focus_terms, resolve_person, standalone_question
+from rag.answer.followup import PERSON_PRONOUN, asks_other, focus_terms, resolve_person, standalone_question
 from rag.answer.persons import named_person, person_like, whole_name
 from rag.schema import Answer, Citation, Passage
 from rag.script import Script, detect_script, standard_written, to_script, to_simplified
@@ -105,7 +105,7 @@ class QAPipeline:
         self.retriever = make_retriever(kb, retriever, k)
         self.backend = backend if isinstance(backend, AnswerBackend) else get_backend(backend)
         # a conversation asks for the same earlier turns' person with every follow-up
-        self._person = lru_cache(maxsize=256)(self._person_of)
+        self._earlier = lru_cache(maxsize=256)(self._earlier_turn)
 
     @classmethod
     def open(cls, settings: IndexSettings | None = None, rebuild: bool = False, progress=None, **kwargs) -> "QAPipeline":
@@ -188,23 +188,26 @@ class QAPipeline:
             standalone = with_chinese_terms(standalone, self.kb.english_expander)
         return standalone
 
-    def _person_of(self, history: tuple[str, ...]) -> str:
-        """The person the last of ``history`` (earlier questions, oldest first)
-        is about, Simplified: the person its answer names (its reader span reads
-        as a name, rag.answer.persons.person_like: "Who chaired …?"), else the one
-        person it names itself (rag.answer.persons.named_person); "" for none."""
+    def _earlier_turn(self, history: tuple[str, ...]) -> tuple[str, str]:
+        """``(answer, person)`` of the last of ``history`` (earlier questions, oldest
+        first), both Simplified: its answer as the reader reads it again ("" when
+        refused or without a reader), and the person it is about: the person that
+        answer names (its span reads as a name, rag.answer.persons.person_like:
+        "Who chaired …?"), else the one person it names itself
+        (rag.answer.persons.named_person), else ""."""
         earlier = [standard_written(clean_question(h, f"earlier question {i}"))
                    for i, h in enumerate(history, 1) if h and h.strip()]
         if not earlier:
-            return ""
+            return "", ""
         corpus = self.kb.corpus_names.text
         if self.reader is not None:
             assessment = self.assess(self.prepare(earlier[-1], earlier[:-1]))
             if assessment is not None and assessment.answerable and assessment.span is not None:
-                article = self.kb.articles[assessment.doc].repaired.text
-                if person_like(article, assessment.span):
-                    return whole_name(to_simplified(assessment.span_text), corpus)  # 郭毅 of 郭毅可
-        return named_person(earlier[-1], corpus, self.kb.english_expander)
+                answer = to_simplified(assessment.span_text)
+                if person_like(self.kb.articles[assessment.doc].repaired.text, assessment.span):
+                    return answer, whole_name(answer, corpus)  # 郭毅 of 郭毅可
+                return answer, named_person(earlier[-1], corpus, self.kb.english_expander)
+        return "", named_person(earlier[-1], corpus, self.kb.english_expander)
 
     def prepare(self, question: str, history: list[str] | None = None, k: int | None = None) -> AnswerRequest:
         """What a backend gets for a (clean) question: the standalone
@@ -212,17 +215,23 @@ class QAPipeline:
         contrast follow-up, the terms the answer must mention. A follow-up's
         person pronoun is read as the person the previous turn is about
         ("What is his position?" -> "What is 黄坤明's position?",
-        rag.answer.followup.resolve_person)."""
+        rag.answer.followup.resolve_person), and one asking for another thing
+        ("他还提出了什么？", "And who is the CEO?", rag.answer.followup.asks_other)
+        carries the previous turn's answer, which is no answer to it."""
         script = detect_script(question)  # a Cantonese question is answered in Traditional
         question = standard_written(question)  # "佢係邊個？" is read as "他是誰？"
         standalone = self.standalone(question, history)
         expander = self.kb.english_expander if script == "en" else None
         focus = tuple(focus_terms(question, expander)) if standalone != question else ()
+        earlier = person = None
+        if history and (PERSON_PRONOUN.search(question) or asks_other(question)):
+            earlier, person = self._earlier(tuple(history))
         # the pronoun's person is named after the rewrite, which keeps the earlier turn's terms
-        person = self._person(tuple(history)) if history and PERSON_PRONOUN.search(question) else ""
+        person = person if PERSON_PRONOUN.search(question) else ""
         question, standalone = resolve_person(question, person), resolve_person(standalone, person)
         return AnswerRequest(question=standalone, script=script, passages=self.retrieve(standalone, k),
-                             kb=self.kb, focus=focus, asked=question, person=person)
+                             kb=self.kb, focus=focus, asked=question, person=person,
+                             earlier=earlier if asks_other(question) else None)
 
     def assess(self, request: AnswerRequest) -> Assessment | None:
         """The reader's verdict on a prepared request (None without a reader);

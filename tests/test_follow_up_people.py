@@ -32,6 +32,9 @@ def test_a_pronoun_is_read_as_the_person_the_previous_question_names(pipeline):
     (["Who is the president of HKUST (Guangzhou)?"], "What position does he hold in the new Bay Area AI alliance?", "理事长"),
     (["河套那場深港院士專家座談會是誰主持的？"], "What's his position?", "統戰部副部長"),
     ([], "Which university is Gao Song, who spoke at the Guangdong symposium, the president of?", "中山大學"),
+    # a relative "who" asks no person: the named chairman is not the answer, his committee is
+    ([], "Which Hong Kong committee is chaired by Lui Tim-leung (雷添良), who proposed an AI expansion committee for "
+         "the Greater Bay Area?", "大學教育資助委員會"),
 ])
 def test_a_position_question_is_answered_with_the_titles_before_the_name(pipeline, history, question, title):
     ans = pipeline.ask(question, history=history)
@@ -42,6 +45,19 @@ def test_a_who_did_it_question_is_answered_with_the_name_before_its_verb(pipelin
     # the best-ranked sentence names 陳湘生, a speaker; the host is named before 主持
     ans = pipeline.ask("河套座談會是誰主持的？")
     assert not ans.refused and ans.short_answer["text"] == "吳歡"
+
+
+def test_a_follow_up_asking_for_another_thing_is_not_answered_with_the_earlier_answer(pipeline):
+    # the articles name SmartMore's CTO (吕江波) and no CEO: the CTO again is no answer
+    history = ["Who is SmartMore's CTO?"]
+    request = pipeline.prepare("And who is the company's CEO?", history)
+    assert request.earlier and "吕江波" in request.earlier
+    ans = pipeline.ask("And who is the company's CEO?", history=history)
+    assert ans.refused and "呂江波" not in (ans.short_answer or {}).get("text", "")
+    # "還" asks for something besides the academy the earlier question named
+    ans = pipeline.ask("他還建議在河套合作區成立什麼設施？", history=["「圳・智薈」座談會上，誰建議在河套成立國際人工智能開源工程師學院？"])
+    assert not ans.refused and "共享算力中心" in ans.short_answer["text"]
+    assert pipeline.prepare("他是誰？", ["誰主持座談會？"]).earlier is None  # not asking for another thing
 
 
 def test_names_cut_short_are_made_whole_from_the_articles(kb):

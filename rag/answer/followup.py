@@ -248,6 +248,23 @@ def swap_slot(question: str, previous: str) -> str | None:
 #: A pronoun for one person ("他", "此人", "he", "his"; not 他们 "they").
 PERSON_PRONOUN = re.compile(r"[他她](?![们們])|此人|\b(?:he|she|him|his|her)\b", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"\b(?:his|her)\b(?=\s+[A-Za-z])", re.IGNORECASE)
+#: Words asking for something besides what was said ("他还建议成立什么？", "What else …?").
+BESIDES = re.compile(r"还|另外|其他|其它|别的|\b(?:else|also|other|another)\b", re.I)
+
+
+def asks_other(question: str) -> bool:
+    """Does the follow-up ask for another thing than the previous turn's answer:
+    "besides" (:data:`BESIDES`: "他还提出了什么？") or an English "And who/what …?"
+    ("And who is the company's CEO?")? A contrast ("那省级的呢？") does not: its
+    answer may be part of the previous one (5000万元 of "5000万元、1000万元").
+
+    >>> asks_other("他還提出了甚麼？"), asks_other("And who is the CEO?"), asks_other("那省級的呢？")
+    (True, True, False)
+    """
+    q = to_simplified(question).strip()
+    return bool(BESIDES.search(q) or re.match(r"and (?:who|what|which|when|where|how)\b", q, re.I))
+
+
 def resolve_person(question: str, person: str) -> str:
     """``question`` with its person pronouns (:data:`PERSON_PRONOUN`) replaced
     by ``person`` (a possessive "his"/"her" by "person's"); unchanged when

@@ -34,8 +34,10 @@ PERSON_SCAN = 5
 WHO_VERB_CHECK = True
 _WHO_VERB = re.compile(r"谁([\u4e00-\u9fff]{2})")
 #: The same verbs asked in English, as the articles write them.
-_WHO_VERB_EN = ((re.compile(r"\bwho (?:hosted|chaired|presided|moderated)\b", re.I), ("主持",)),
-                (re.compile(r"\bwho (?:proposed|suggested|recommended)\b", re.I), ("建议", "提出")))
+#: (the question's own "who", not a relative one: "… chaired by 雷添良, who proposed …").
+_ASKS_WHO_EN = re.compile(r"\s*(?:and |so )?who(?:m|se)?\b", re.I)
+_WHO_VERB_EN = ((re.compile(r"^\s*who (?:hosted|chaired|presided|moderated)\b", re.I), ("主持",)),
+                (re.compile(r"^\s*who (?:proposed|suggested|recommended)\b", re.I), ("建议", "提出")))
 _TITLED_NAME = re.compile(r"(?<=[长任士员记席裁授官监理事])[\u4e00-\u9fff]{2,3}")
 
 
@@ -67,7 +69,7 @@ def person_sentence(request, sentences):
         text = request.kb.articles[c.doc].repaired.text
         sentence = to_simplified(text[c.span[0]:c.span[1]])
         found = next(filter(None, (_verb_name(sentence, v) for v in verbs)), None)
-        if found and len(sentence) == c.span[1] - c.span[0]:
+        if found and len(sentence) == c.span[1] - c.span[0] and not restates(asked, sentence[found[0]:found[1]]):
             c.answer = (c.span[0] + found[0], c.span[0] + found[1])
             return c
     def names_person(c) -> bool:
@@ -188,11 +190,6 @@ def restates(question: str, span_text: str) -> bool:
     if any(re.fullmatch(re.escape(t) + r"(?:期|阶段|批|届)?", span) for t in stage_terms(question)):
         return True
     return len(span) >= 2 and span in _PUNCT.sub("", to_simplified(question)).lower()
-
-
-#: A follow-up asking for something besides what was said ("他还建议成立什么设施？", "What
-#: else …?"): a span repeating its rewritten question (the earlier turn's terms) is no answer.
-_BESIDES = re.compile(r"还|另外|其他|其它|别的|\b(?:else|also|other|another)\b", re.I)
 
 
 #: A "which company / which organisation" question's span must name one: an organisation word
@@ -316,12 +313,18 @@ def restated_best(request, sentences, read=None, near=float("inf")):
         text = to_simplified(span(c))
         return figured and not (_FIGURE.search(text) and (dimension is None or dimension.search(text)))
 
-    besides = request.question != asked and _BESIDES.search(to_simplified(asked))
+    # a follow-up asking for another thing ("他还建议成立什么设施？", "And who is the CEO?"): a span
+    # repeating the earlier turn (its terms carried in the rewrite, or its answer) is no answer
+    earlier = getattr(request, "earlier", None)
+
+    def repeats(text: str) -> bool:
+        return restates(asked, text) or earlier is not None and (
+            restates(request.question, text) or bool(earlier) and restates(earlier, text))
 
     def misfit(c) -> bool:
         if c.answer is None:
             return True
-        return (restates(asked, span(c)) or besides and restates(request.question, span(c))
+        return (repeats(span(c))
                 or entitled(c) or org and not org_like(span(c), corpus)
                 or counted is not None and not counted.search(to_simplified(span(c))) or unfigured(c))
 
@@ -335,7 +338,7 @@ def restated_best(request, sentences, read=None, near=float("inf")):
             best.answer = (best.span[0] + found[0].start(), best.span[0] + found[0].end())
     if not misfit(best):
         return False, None
-    restated = restates(asked, span(best)) or bool(besides) and restates(request.question, span(best))
+    restated = repeats(span(best))
     if org and not restated:
         return not _PLURAL_ORG.search(to_simplified(asked)), None
     numberless = unfigured(best)
@@ -345,6 +348,10 @@ def restated_best(request, sentences, read=None, near=float("inf")):
             break
         if c.answer is None and read is not None and (kind in ("number", "date") or figured):
             read(c)
-        if not misfit(c):
+        # a "who" question's replacement names a person ("And who is the company's CEO?" is not
+        # answered by another sentence's clause when the CTO's name repeats the earlier answer);
+        # an English relative "who" ("… chaired by 陈晓峰, who argues …") asks no person
+        who = kind == "person" and (detect_script(asked) != "en" or _ASKS_WHO_EN.match(asked))
+        if not misfit(c) and (not who or person_like(request.kb.articles[c.doc].repaired.text, c.answer)):
             return restated, c
     return restated or numberless, None

@@ -106,6 +106,9 @@ class AnswerRequest:
             turns were the earlier turns' to answer for.
         person: the person (Simplified) a follow-up's pronoun was read as
             ("What is his position?" after "Who chaired …?": 黄坤明), "" otherwise.
+        earlier: for a follow-up asking for another thing ("他还提出了什么？",
+            "And who is the CEO?"), the previous turn's answer (Simplified; "" when
+            it had none), which repeated is no answer; None for other questions.
         assessment: see the attribute's comment (None: no reader).
     """
 
@@ -116,6 +119,7 @@ class AnswerRequest:
     focus: tuple[str, ...] = ()
     asked: str = ""
     person: str = ""
+    earlier: str | None = None
     #: The reader's verdict (rag.answer.answerability.Assessment) when the pipeline
     #: has a reader: the answer span, the reranked sentences, answerability.
     assessment: object = None
