@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from functools import lru_cache
+from collections import OrderedDict
 
 from rag.answer.answerability import Assessment, assess
 from rag.answer.backends import (
@@ -104,8 +104,9 @@ class QAPipeline:
         self.k = k
         self.retriever = make_retriever(kb, retriever, k)
         self.backend = backend if isinstance(backend, AnswerBackend) else get_backend(backend)
-        # a conversation asks for the same earlier turns' person with every follow-up
-        self._earlier = lru_cache(maxsize=256)(self._earlier_turn)
+        # what each asked turn answered, by (earlier questions…, question): a follow-up's
+        # previous turn is looked up here rather than read again (QAPipeline.prepare)
+        self._turns: OrderedDict[tuple[str, ...], tuple[str, str]] = OrderedDict()
 
     @classmethod
     def open(cls, settings: IndexSettings | None = None, rebuild: bool = False, progress=None, **kwargs) -> "QAPipeline":
@@ -188,26 +189,44 @@ class QAPipeline:
             standalone = with_chinese_terms(standalone, self.kb.english_expander)
         return standalone
 
-    def _earlier_turn(self, history: tuple[str, ...]) -> tuple[str, str]:
-        """``(answer, person)`` of the last of ``history`` (earlier questions, oldest
-        first), both Simplified: its answer as the reader reads it again ("" when
-        refused or without a reader), and the person it is about: the person that
-        answer names (its span reads as a name, rag.answer.persons.person_like:
-        "Who chaired …?"), else the one person it names itself
-        (rag.answer.persons.named_person), else ""."""
-        earlier = [standard_written(clean_question(h, f"earlier question {i}"))
-                   for i, h in enumerate(history, 1) if h and h.strip()]
+    #: How many answered turns :meth:`_earlier` remembers.
+    TURNS_KEPT = 256
+
+    def _turn(self, question: str, assessment: Assessment | None) -> tuple[str, str]:
+        """``(answer, person)`` of an answered turn, both Simplified: its reader
+        answer ("" when refused or without a reader), and the person it is about:
+        the person that answer names (its span reads as a name,
+        rag.answer.persons.person_like: "Who chaired …?"), else the one person the
+        question names itself (rag.answer.persons.named_person), else ""."""
+        corpus = self.kb.corpus_names.text
+        if assessment is not None and assessment.answerable and assessment.span is not None:
+            answer = to_simplified(assessment.span_text)
+            if person_like(self.kb.articles[assessment.doc].repaired.text, assessment.span):
+                return answer, whole_name(answer, corpus)  # 郭毅 of 郭毅可
+            return answer, named_person(question, corpus, self.kb.english_expander)
+        return "", named_person(question, corpus, self.kb.english_expander)
+
+    def _remember(self, key: tuple[str, ...], turn: tuple[str, str]) -> tuple[str, str]:
+        self._turns[key] = turn
+        self._turns.move_to_end(key)
+        while len(self._turns) > self.TURNS_KEPT:
+            self._turns.popitem(last=False)
+        return turn
+
+    def _earlier(self, history: tuple[str, ...]) -> tuple[str, str]:
+        """:meth:`_turn` of the last of ``history`` (earlier questions, oldest
+        first): remembered when this pipeline answered it in the same conversation
+        (the chat), else read again (an API call or eval item that gives the
+        questions only)."""
+        earlier = tuple(standard_written(clean_question(h, f"earlier question {i}"))
+                        for i, h in enumerate(history, 1) if h and h.strip())
         if not earlier:
             return "", ""
-        corpus = self.kb.corpus_names.text
-        if self.reader is not None:
-            assessment = self.assess(self.prepare(earlier[-1], earlier[:-1]))
-            if assessment is not None and assessment.answerable and assessment.span is not None:
-                answer = to_simplified(assessment.span_text)
-                if person_like(self.kb.articles[assessment.doc].repaired.text, assessment.span):
-                    return answer, whole_name(answer, corpus)  # 郭毅 of 郭毅可
-                return answer, named_person(earlier[-1], corpus, self.kb.english_expander)
-        return "", named_person(earlier[-1], corpus, self.kb.english_expander)
+        if earlier in self._turns:
+            self._turns.move_to_end(earlier)
+            return self._turns[earlier]
+        assessment = self.assess(self.prepare(earlier[-1], list(earlier[:-1]))) if self.reader is not None else None
+        return self._remember(earlier, self._turn(earlier[-1], assessment))
 
     def prepare(self, question: str, history: list[str] | None = None, k: int | None = None) -> AnswerRequest:
         """What a backend gets for a (clean) question: the standalone
@@ -331,6 +350,10 @@ class QAPipeline:
         standalone, script, passages = request.question, request.script, request.passages
         t_retrieved = time.perf_counter()
         assessment = self.assess(request)
+        # remembered for the follow-ups of this conversation (their previous turn: _earlier)
+        earlier = tuple(standard_written(clean_question(h, f"earlier question {i}"))
+                        for i, h in enumerate(history or [], 1) if h and h.strip())
+        self._remember(earlier + (standard_written(question),), self._turn(standard_written(question), assessment))
         t_read = time.perf_counter()
         draft, notice, backend_name, t_first = None, "", self.backend.name, None
         gate = None

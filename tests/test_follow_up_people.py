@@ -60,6 +60,19 @@ def test_a_follow_up_asking_for_another_thing_is_not_answered_with_the_earlier_a
     assert pipeline.prepare("他是誰？", ["誰主持座談會？"]).earlier is None  # not asking for another thing
 
 
+def test_a_follow_up_uses_the_remembered_previous_turn(pipeline, monkeypatch):
+    """In a conversation the previous turn was answered by the same pipeline: its
+    answer is remembered, not read again (one reader pass per question)."""
+    first = "河套那場深港院士專家座談會是誰主持的？"
+    pipeline.ask(first)
+    calls = []
+    real_assess = pipeline.assess
+    monkeypatch.setattr(pipeline, "assess", lambda request: calls.append(request.asked) or real_assess(request))
+    ans = pipeline.ask("What's his position?", history=[first])
+    assert calls == ["What's 吴欢's position?"]  # the follow-up's own reading only
+    assert "統戰部副部長" in ans.short_answer["text"]
+
+
 def test_names_cut_short_are_made_whole_from_the_articles(kb):
     corpus = kb.corpus_names.text
     assert whole_name("倪明", corpus) == "倪明选" and whole_name("郭毅", corpus) == "郭毅可"

@@ -87,7 +87,8 @@ _ASKS_TITLE = re.compile(
     # "Which university is 高松 the president of?", "Which committee does he chair?"
     r"|\bwhich (?:[\w-]+ ){0,3}(?:university|committee|organi[sz]ation|institution|body|department|agency|association"
     r"|council|commission|centre|center|school|institute)\b[^?]*\b(?:president|chair\w*|head\w*|direct\w*|lead\w*|dean)\b"
-    r"|是哪[个所家间]?(?:大学|机构|委员会|单位|部门|学校|高校)的(?:校长|主席|主任|院长|会长|部长|书记)", re.I)
+    r"|是哪[个所家间]?(?:大学|机构|委员会|单位|部门|学校|高校|实验室|研究院|研究所|中心|公司|企业|联盟|协会|学院)"
+    r"的(?:校长|主席|主任|院长|所长|会长|理事长|部长|书记|总裁|总监)", re.I)
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
 
