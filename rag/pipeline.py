@@ -11,8 +11,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from collections import OrderedDict
+from collections.abc import Iterator
 
 from rag.answer.answerability import Assessment, assess
 from rag.answer.backends import (
@@ -104,9 +104,10 @@ class QAPipeline:
         self.k = k
         self.retriever = make_retriever(kb, retriever, k)
         self.backend = backend if isinstance(backend, AnswerBackend) else get_backend(backend)
-        # what each asked turn answered, by (earlier questions…, question): a follow-up's
-        # previous turn is looked up here rather than read again (QAPipeline.prepare)
-        self._turns: OrderedDict[tuple[str, ...], tuple[str, str]] = OrderedDict()
+        # what each asked turn's reader answered ((doc, span) or None), by (earlier
+        # questions…, question): a follow-up's previous turn is looked up here rather than
+        # read again (QAPipeline.prepare)
+        self._turns: OrderedDict[tuple[str, ...], tuple[str, tuple[int, int]] | None] = OrderedDict()
 
     @classmethod
     def open(cls, settings: IndexSettings | None = None, rebuild: bool = False, progress=None, **kwargs) -> "QAPipeline":
@@ -180,8 +181,7 @@ class QAPipeline:
         """The question retrieval uses: a follow-up completed from the
         history (rag.answer.followup), an English question with the Chinese terms it
         names (rag.answer.crosslingual)."""
-        earlier = [standard_written(clean_question(h, f"earlier question {i}"))
-                   for i, h in enumerate(history or [], 1) if h and h.strip()]
+        earlier = list(self._earlier_questions(history))
         # an English question carries the Chinese terms it names into the follow-up's search
         earlier = [with_chinese_terms(h, self.kb.english_expander) if detect_script(h) == "en" else h for h in earlier]
         standalone = standalone_question(question, earlier, vocabulary=self.kb.keyword_idf)
@@ -192,41 +192,51 @@ class QAPipeline:
     #: How many answered turns :meth:`_earlier` remembers.
     TURNS_KEPT = 256
 
-    def _turn(self, question: str, assessment: Assessment | None) -> tuple[str, str]:
-        """``(answer, person)`` of an answered turn, both Simplified: its reader
-        answer ("" when refused or without a reader), and the person it is about:
-        the person that answer names (its span reads as a name,
-        rag.answer.persons.person_like: "Who chaired …?"), else the one person the
-        question names itself (rag.answer.persons.named_person), else ""."""
-        corpus = self.kb.corpus_names.text
-        if assessment is not None and assessment.answerable and assessment.span is not None:
-            answer = to_simplified(assessment.span_text)
-            if person_like(self.kb.articles[assessment.doc].repaired.text, assessment.span):
-                return answer, whole_name(answer, corpus)  # 郭毅 of 郭毅可
-            return answer, named_person(question, corpus, self.kb.english_expander)
-        return "", named_person(question, corpus, self.kb.english_expander)
+    @staticmethod
+    def _earlier_questions(history) -> tuple[str, ...]:
+        """Earlier questions as the pipeline reads them: cleaned, blank ones dropped,
+        written Cantonese as standard written Chinese."""
+        return tuple(standard_written(clean_question(h, f"earlier question {i}"))
+                     for i, h in enumerate(history or [], 1) if h and h.strip())
 
-    def _remember(self, key: tuple[str, ...], turn: tuple[str, str]) -> tuple[str, str]:
-        self._turns[key] = turn
+    def _remember(self, key: tuple[str, ...], assessment: Assessment | None) -> tuple[str, tuple[int, int]] | None:
+        """Keep the reader answer (doc, span) of the turn ``key`` (earlier questions…,
+        question) for its follow-ups; None when it refused or there is no reader."""
+        reading = ((assessment.doc, assessment.span) if assessment is not None and assessment.answerable
+                   and assessment.span is not None else None)
+        self._turns[key] = reading
         self._turns.move_to_end(key)
         while len(self._turns) > self.TURNS_KEPT:
             self._turns.popitem(last=False)
-        return turn
+        return reading
 
-    def _earlier(self, history: tuple[str, ...]) -> tuple[str, str]:
-        """:meth:`_turn` of the last of ``history`` (earlier questions, oldest
-        first): remembered when this pipeline answered it in the same conversation
-        (the chat), else read again (an API call or eval item that gives the
-        questions only)."""
-        earlier = tuple(standard_written(clean_question(h, f"earlier question {i}"))
-                        for i, h in enumerate(history, 1) if h and h.strip())
+    def _earlier(self, history) -> tuple[str, str]:
+        """``(answer, person)`` of the last of ``history`` (earlier questions, oldest
+        first), both Simplified: its reader answer ("" when refused or without a
+        reader) and the person it is about: the person that answer names (its span
+        reads as a name, rag.answer.persons.person_like: "Who chaired …?"), else the
+        one person the question names itself (rag.answer.persons.named_person), else
+        "". The answer is remembered when this pipeline answered that turn in the same
+        conversation (the chat), else the question is read again (an API call or an
+        eval item that gives the questions only)."""
+        earlier = self._earlier_questions(history)
         if not earlier:
             return "", ""
         if earlier in self._turns:
             self._turns.move_to_end(earlier)
-            return self._turns[earlier]
-        assessment = self.assess(self.prepare(earlier[-1], list(earlier[:-1]))) if self.reader is not None else None
-        return self._remember(earlier, self._turn(earlier[-1], assessment))
+            reading = self._turns[earlier]
+        else:
+            assessment = self.assess(self.prepare(earlier[-1], list(earlier[:-1]))) if self.reader is not None else None
+            reading = self._remember(earlier, assessment)
+        corpus = self.kb.corpus_names.text
+        named = named_person(earlier[-1], corpus, self.kb.english_expander)
+        if reading is None:
+            return "", named
+        article = self.kb.articles[reading[0]].repaired.text
+        answer = to_simplified(article[reading[1][0]:reading[1][1]])
+        if person_like(article, reading[1]):
+            return answer, whole_name(answer, corpus)  # 郭毅 of 郭毅可
+        return answer, named
 
     def prepare(self, question: str, history: list[str] | None = None, k: int | None = None) -> AnswerRequest:
         """What a backend gets for a (clean) question: the standalone
@@ -244,7 +254,7 @@ class QAPipeline:
         focus = tuple(focus_terms(question, expander)) if standalone != question else ()
         earlier = person = None
         if history and (PERSON_PRONOUN.search(question) or asks_other(question)):
-            earlier, person = self._earlier(tuple(history))
+            earlier, person = self._earlier(history)
         # the pronoun's person is named after the rewrite, which keeps the earlier turn's terms
         person = person if PERSON_PRONOUN.search(question) else ""
         question, standalone = resolve_person(question, person), resolve_person(standalone, person)
@@ -351,9 +361,7 @@ class QAPipeline:
         t_retrieved = time.perf_counter()
         assessment = self.assess(request)
         # remembered for the follow-ups of this conversation (their previous turn: _earlier)
-        earlier = tuple(standard_written(clean_question(h, f"earlier question {i}"))
-                        for i, h in enumerate(history or [], 1) if h and h.strip())
-        self._remember(earlier + (standard_written(question),), self._turn(standard_written(question), assessment))
+        self._remember(self._earlier_questions(history) + (standard_written(question),), assessment)
         t_read = time.perf_counter()
         draft, notice, backend_name, t_first = None, "", self.backend.name, None
         gate = None

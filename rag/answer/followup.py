@@ -25,7 +25,8 @@ or in English an ordinal, a ``*-level`` word or a capitalized name.
 A follow-up that points at a person ("他還提出了甚麼？", "What is his
 position?") names that person instead (:func:`resolve_person`): the one the
 previous question names (葉文祺), or, when that question asked who, the
-person its answer named (the pipeline answers it again). The reader then
+person its answer named (the pipeline remembers that answer, or reads the
+question again when it was not asked of it). The reader then
 reads a question about 黃坤明 and not about "him", and an answer that only
 repeats the name is no answer (rag.answer.shapes.restates).
 

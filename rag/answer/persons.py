@@ -36,7 +36,7 @@ TITLE_END = re.compile(r"(?:[长任士员记席裁授官监理事者家]|[A-Z]{2
 AFTER_NAME = re.compile(r"^(?:等|表示|指出|认为|建议|提出|主持|介绍|说|称|坦言|强调|透露|分析|曾|亦|也|还|在致辞|受访|看来)")
 _AFTER_NAME_ANYWHERE = AFTER_NAME.pattern.lstrip("^")
 #: The characters a title ends with right before a name in the articles (院长陈兆根).
-_TITLE_BEFORE_NAME = "长任士员记席裁授官监理事"
+TITLE_BEFORE_NAME = "长任士员记席裁授官监理事"
 #: Where a run of titles before a name begins: after a clause's punctuation (the
 #: 、 between two titles is inside the run; brackets are part of a title:
 #: 香港科技大学(广州)校长).
@@ -60,7 +60,7 @@ def corpus_person(name: str, corpus: str) -> bool:
     """``name`` (Simplified, two to four Chinese characters) follows a title
     somewhere in ``corpus`` (Simplified, no whitespace): a person the articles
     name (…院长陈兆根)."""
-    return bool(_NAME.fullmatch(name)) and bool(re.search(f"[{_TITLE_BEFORE_NAME}]{re.escape(name)}", corpus))
+    return bool(_NAME.fullmatch(name)) and bool(re.search(f"[{TITLE_BEFORE_NAME}]{re.escape(name)}", corpus))
 
 
 def whole_name(name: str, corpus: str) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 
+from rag.answer.persons import corpus_person
 from rag.script import to_simplified
 
 #: Question words that presuppose the event they ask about (why / how come).
@@ -140,11 +141,6 @@ ROLE_WINDOW = 48
 ROLE_ORG_SHARE = 0.5
 
 
-def _is_person(name: str, text: str) -> bool:
-    """``name`` follows a title somewhere in ``text`` (…院长陈兆根): a person the corpus names."""
-    return bool(re.search(rf"(?:长|任|士|员|记|席|裁|授|官|监|理|事){re.escape(name)}", text))
-
-
 def unsupported_roles(question: str, text: str) -> list[str]:
     """The "person as role" premises of a Chinese question that ``text`` (the
     corpus, Simplified, no whitespace) never states: "郭毅可作为香港工程院院长"
@@ -173,7 +169,7 @@ def unsupported_roles(question: str, text: str) -> list[str]:
             # before 作为/担任 the match may begin early (问杨强): try its ends too
             parts = [part for n in (3, 2) if len(name) >= n
                      for part in ((name[:n], name[-n:]) if pattern is _AS_ROLE else (name[:n],))]
-            name = next((part for part in parts if _is_person(part, text)), "")
+            name = next((part for part in parts if corpus_person(part, text)), "")
             if name and (name, role) not in pairs:
                 pairs.append((name, role))
     out = []

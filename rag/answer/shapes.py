@@ -21,7 +21,7 @@ import jieba.posseg as pseg
 
 from rag.answer.followup import stage_terms
 from rag.answer.lexical import NUMBER, ORG_SUFFIX, asked_dimension, asked_measure, expected_answer_type, measure_pattern
-from rag.answer.persons import named_person, person_like, title_run, whole_name
+from rag.answer.persons import TITLE_BEFORE_NAME, named_person, person_like, title_run, whole_name
 from rag.script import detect_script, to_simplified
 
 #: Re-choose among this many of the best-ranked read sentences (measured on the
@@ -38,7 +38,7 @@ _WHO_VERB = re.compile(r"谁([\u4e00-\u9fff]{2})")
 _ASKS_WHO_EN = re.compile(r"\s*(?:and |so )?who(?:m|se)?\b", re.I)
 _WHO_VERB_EN = ((re.compile(r"^\s*who (?:hosted|chaired|presided|moderated)\b", re.I), ("主持",)),
                 (re.compile(r"^\s*who (?:proposed|suggested|recommended)\b", re.I), ("建议", "提出")))
-_TITLED_NAME = re.compile(r"(?<=[长任士员记席裁授官监理事])[\u4e00-\u9fff]{2,3}")
+_TITLED_NAME = re.compile(rf"(?<=[{TITLE_BEFORE_NAME}])[\u4e00-\u9fff]{{2,3}}")
 
 
 def _verb_name(sentence: str, verb: str) -> tuple[int, int] | None:
@@ -344,15 +344,15 @@ def restated_best(request, sentences, read=None, near=float("inf")):
         return not _PLURAL_ORG.search(to_simplified(asked)), None
     numberless = unfigured(best)
     within_margin_only = not (restated or entitled(best))  # a count in another measure, no figure
+    # a "who" question's replacement names a person ("And who is the company's CEO?" is not
+    # answered by another sentence's clause when the CTO's name repeats the earlier answer);
+    # an English relative "who" ("… chaired by 陈晓峰, who argues …") asks no person
+    who = kind == "person" and (detect_script(asked) != "en" or _ASKS_WHO_EN.match(asked))
     for c in sentences[1:PERSON_SCAN]:
         if within_margin_only and best.score - c.score > near:
             break
         if c.answer is None and read is not None and (kind in ("number", "date") or figured):
             read(c)
-        # a "who" question's replacement names a person ("And who is the company's CEO?" is not
-        # answered by another sentence's clause when the CTO's name repeats the earlier answer);
-        # an English relative "who" ("… chaired by 陈晓峰, who argues …") asks no person
-        who = kind == "person" and (detect_script(asked) != "en" or _ASKS_WHO_EN.match(asked))
         if not misfit(c) and (not who or person_like(request.kb.articles[c.doc].repaired.text, c.answer)):
             return restated, c
     return restated or numberless, None
