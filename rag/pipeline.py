@@ -252,6 +252,8 @@ class QAPipeline:
         standalone = self.standalone(question, history)
         expander = self.kb.english_expander if script == "en" else None
         focus = tuple(focus_terms(question, expander)) if standalone != question else ()
+        # a short contrast made whole ("那南沙呢？" -> "南沙的…规模多大？") says what kind of answer is asked
+        typed = standalone if history and not standalone.startswith(question) else ""
         earlier = person = None
         if history and (PERSON_PRONOUN.search(question) or asks_other(question)):
             earlier, person = self._earlier(history)
@@ -260,7 +262,7 @@ class QAPipeline:
         question, standalone = resolve_person(question, person), resolve_person(standalone, person)
         return AnswerRequest(question=standalone, script=script, passages=self.retrieve(standalone, k),
                              kb=self.kb, focus=focus, asked=question, person=person,
-                             earlier=earlier if asks_other(question) else None)
+                             earlier=earlier if asks_other(question) else None, typed=typed)
 
     def assess(self, request: AnswerRequest) -> Assessment | None:
         """The reader's verdict on a prepared request (None without a reader);

@@ -78,7 +78,11 @@ MIN_NOVELTY = 0.35
 
 # Question cues -> what the answer sentence must hold (checked on Simplified text).
 _ANSWER_TYPES = [
-    ("date", re.compile(r"何时|[什甚]么时候|哪一?年|哪一?天|几月|几号|哪个月|\bwhen\b|what (year|date|day|month)", re.I)),
+    # "when" asks a date at the question's start or before its verb, not as a conjunction
+    # ("What does the robot carry when it works in wafer workshops?")
+    ("date", re.compile(r"何时|[什甚]么时候|哪一?年|哪一?天|几月|几号|哪个月|^\W*(?:and |so |but |then )?when\b"
+                        r"|\bwhen (?:did|does|do|is|was|were|will|would|has|have|had|can|could|should)\b"
+                        r"|what (year|date|day|month)", re.I)),
     # 几 before any character except 乎/何 (几乎 "almost", 几何 "geometry"), not after 哪 (哪几家: which ones)
     ("number", re.compile(r"多少|(?<!哪)几(?![乎何])[\u4e00-\u9fff]|多大|多高|多长|多快|多远|比例|几成|\bhow (many|much|large|big|long|fast|old|tall)\b"
                           r"|what (size|percentage|proportion)|what(?:'s| is| was| are| were) the (total |overall )?"
@@ -111,6 +115,17 @@ _SAME_MEASURE = {"名": "[名人位]", "人": "[名人位]", "位": "[名人位]
 #: not a cue: time is spent too ("How long each year would the engineers spend…").
 #: Measured on the 648 dev items of 0.14.0 (docs/reader.md, "Fresh paraphrases, names and who-questions").
 MONEY_CHECK = True
+#: A change ("By how much did their cost fall?", "成本降低了多少？") is stated as a ratio as often
+#: as a sum (成本降低超过50%): no sum is required of it.
+_ASKS_CHANGE = re.compile(r"\bby how much\b|\b(?:fall|fell|drop|dropped|decline|declined|rise|rose|grow|grew|increase|increased"
+                          r"|decrease|decreased|reduced?|shrink|shrank)\b|(?:降低|下降|减少|提高|增长|提升|增加)了?(?:多少|几)", re.I)
+
+
+def asks_money(question_simplified: str) -> bool:
+    """Whether the question asks a sum of money (:data:`MONEY_CHECK`), not a change."""
+    return bool(_ASKS_MONEY.search(question_simplified)) and not _ASKS_CHANGE.search(question_simplified)
+
+
 _ASKS_MONEY = re.compile(r"多少钱|资金|经费|投资|出资|资助|补贴|奖励|融资|预算|拨款|\bfund(?:s|ing|ed)?\b|\bmoney\b"
                          r"|\binvest(?:ment|ed|s)?\b|\bbudget\b|\bcosts?\b|\bsubsid|\bgrants?\b|\byuan\b", re.I)
 _MONEY = re.compile(r"\d[\d.,]*\s*[万亿]*元|[一二三四五六七八九十百千万亿两]+元|[万亿]元|\byuan\b|美元|港元|港币|\$\s?\d")
@@ -151,6 +166,8 @@ def holds_answer_type(sentence_simplified: str, kind: str | None, question_simpl
 #: The measure an English count question asks in ("How many times …?" -> 倍).
 _ASKED_MEASURE_EN = [(re.compile(r"\bhow many times\b(?! (?:did|does|do|has|have|had|was|were|is|are|will|would|can|could"
                                  r"|a|per|each|every)\b)", re.I), "倍"),  # a ratio, not a frequency
+                     # "How much more computing power will it have than …?": the articles give a ratio
+                     (re.compile(r"\bhow much (?:more|bigger|larger|greater|higher|faster|stronger)\b[^?]*\bthan\b", re.I), "倍"),
                      (re.compile(r"\bhow many (?:[a-z-]+ ){0,2}(?:companies|firms|enterprises|businesses)\b", re.I), "家"),
                      (re.compile(r"\bhow many (?:[a-z-]+ ){0,3}(?:organi[sz]ations|institutions)\b", re.I), "家"),
                      (re.compile(r"\bhow many (?:[a-z-]+ ){0,3}(?:people|persons|experts|academicians|representatives|scientists"
@@ -182,14 +199,28 @@ _ASKED_DIMENSION = [
     (re.compile(r"\bhow many years\b|(?<!哪)(?:多少|几)年(?![级前代])", re.I), r"年"),
     (re.compile(r"多宽|多远|\bhow (?:wide|far)\b|\bwhat (?:width|distance)\b", re.I), _LENGTH_UNIT),
     # computing power is stated in P, Pops, FLOPS (500P, 1000Pops); a ratio (16倍) answers "几倍" only
-    (re.compile(r"算力(?:规模)?(?:是|有|会是|将是|能|能达到|最少能达到|达到|要有|提升到)?多[少大]|多[少大]的?算力"
+    (re.compile(r"(?:算力|计算能力)(?:规模)?(?:是|有|会是|将是|能|能达到|最少能达到|达到|要有|提升到)?多[少大]"
+                r"|多[少大][^，。？?\d]{0,6}(?:算力|计算能力)"
                 r"|\b(?:how much|what) (?:[a-z-]+ ){0,4}comput(?:ing|e) (?:power|capacity)\b", re.I),
      r"(?:P|Pops|PFlops|EFlops|Flops|TOPS)(?![a-z])"),
     # "How long would that corridor be?" asks a length; "how long does approval take", a time
     (re.compile(_HOW_LONG + r"(?!.*\b(?:take|took|last|period|term|phase|stage|programme|program|trial|process|wait"
                 r"|approval|stay|meeting|forum|conference|years?|months?|weeks?|days?|hours?)\b)", re.I), _LENGTH_UNIT),
     (re.compile(r"多长(?!时间)|" + _HOW_LONG, re.I), _LENGTH_UNIT + "|" + _TIME_UNIT),
+    # an area, a storage size, a sum: "How much land do they cover?" is not answered by 1000万元,
+    # "每年会奖励多少钱？" not by 1:1 (measured on the 1,230 dev items of 0.17.0, docs/reader.md)
+    (re.compile(r"面积|占地|多大的?(?:土地|地方|地块)|\bhow much (?:land|space|floor space)\b|\b(?:what|how large an?|how big an?)"
+                r" (?:land )?area\b|\bsquare (?:met|kilomet)", re.I), r"[万千百]?(?:平方(?:公里|千米|米)|亩|公顷)|㎡|km2|km²"),
+    (re.compile(r"(?:多少|多大|几)[^，。？?]{0,4}存储|存储(?:容量|空间)?(?:是|有|达到)?多[少大]|\bhow much (?:[a-z-]+ ){0,2}storage\b"
+                r"|\bstorage capacity\b", re.I), r"[PTGEZ]B(?![a-z])|字节|bytes?\b"),
+    (re.compile(r"多少钱|(?:资金|经费|投资|出资|资助|补贴|奖励|奖金|拨款|融资|预算)[^，。？?\d]{0,6}(?:多少|几多|多大)(?![个家项名位条次倍])"
+                r"|\bhow much (?:money|funding|cash|subsid[a-z]*|investment|prize money)\b|\bhow many yuan\b", re.I),
+     r"[万亿千百]*(?:元|美元|港元|港币|美金)|\s?yuan\b"),
 ]
+#: An asked time of day ("What time of day did it start?", "几点开始？") is answered by a clock
+#: time or a part of the day, with or without a figure.
+_ASKS_CLOCK = re.compile(r"几点|\bwhat time of (?:the )?day\b|\bat what time\b", re.I)
+_CLOCK = r"\d{1,2}[:：]\d{2}|[\d一二三四五六七八九十两]+[点时](?:半|\d+分?)?|上午|下午|中午|早上|晚上|凌晨|傍晚|\b[ap]\.?m\b"
 
 
 def asked_dimension(question_simplified: str) -> re.Pattern | None:
@@ -206,8 +237,36 @@ def asked_dimension(question_simplified: str) -> re.Pattern | None:
     >>> asked_dimension("What computing capacity does phase one have?").search("一期工程算力500P（FP16）").group()
     '500P'
     """
+    if _ASKS_CLOCK.search(question_simplified):
+        return re.compile(_CLOCK, re.I)
     return next((re.compile(_DIMENSION_FIGURE + "(?:" + unit + ")") for cue, unit in _ASKED_DIMENSION
                  if cue.search(question_simplified)), None)
+
+
+#: A count ("多少个", "几家", "How many …?") that asks no sum: a span stating only a sum ("每年会支持多少个？"
+#: answered 800万元) is no count (measured with asked_dimension's sums, docs/reader.md).
+_ASKS_COUNT = re.compile(r"多少(?:个|家|项|名|位|条|所|座|部|批|款|种|类)|几(?:个|家|项|名|位|条|所|座|部|批|款|种|类)|\bhow many\b(?! yuan)", re.I)
+
+
+def asks_count(question_simplified: str) -> bool:
+    """Whether the question asks a count and not a sum of money.
+
+    >>> asks_count("每年会支持多少个？"), asks_count("每个最高资助多少？"), asks_count("How many yuan?")
+    (True, False, False)
+    """
+    return bool(_ASKS_COUNT.search(question_simplified)) and not asks_money(question_simplified)
+
+
+_SUM = re.compile(r"(?:最高|约|近|超过|逾)?(?:\d[\d.,]*|[一二三四五六七八九十百千万亿两]+)\s*[多余]?[万亿千百]*(?:元|美元|港元|港币)|HK\$\s?[\d.,]+|\$\s?[\d.,]+")
+
+
+def states_only_sums(text_simplified: str) -> bool:
+    """Whether every figure of the text is a sum of money ("最高800万元"; not "3家企业获5亿元").
+
+    >>> states_only_sums("每个给予最高800万元资助"), states_only_sums("3家企业获5亿元"), states_only_sums("3家")
+    (True, False, False)
+    """
+    return bool(_SUM.search(text_simplified)) and not NUMBER.search(_SUM.sub(" ", text_simplified))
 
 
 def measure_pattern(measure: str) -> re.Pattern:
@@ -368,7 +427,7 @@ def note_chosen(ev: LexicalSignals, chosen: list[str], focus: tuple[str, ...] = 
         measure = asked_measure(ev.question) if ev.answer_type == "number" else None
         if ev.answer_typed and measure:
             ev.answer_typed = any(measure_pattern(measure).search(t) for t in texts)
-        if ev.answer_typed and ev.answer_type == "number" and MONEY_CHECK and _ASKS_MONEY.search(ev.question):
+        if ev.answer_typed and ev.answer_type == "number" and MONEY_CHECK and asks_money(ev.question):
             ev.answer_typed = any(_MONEY.search(t) for t in texts)
     ev.title = asked_title(ev.question) if ev.answer_type == "person" else None
     if ev.title and chosen:

@@ -20,8 +20,17 @@ import re
 import jieba.posseg as pseg
 
 from rag.answer.followup import stage_terms
-from rag.answer.lexical import NUMBER, ORG_SUFFIX, asked_dimension, asked_measure, expected_answer_type, measure_pattern
-from rag.answer.persons import TITLE_BEFORE_NAME, named_person, person_like, title_run, whole_name
+from rag.answer.lexical import (
+    NUMBER,
+    ORG_SUFFIX,
+    asked_dimension,
+    asked_measure,
+    asks_count,
+    expected_answer_type,
+    measure_pattern,
+    states_only_sums,
+)
+from rag.answer.persons import TITLE_BEFORE_NAME, corpus_person, named_person, person_like, title_run, whole_name
 from rag.script import detect_script, to_simplified
 
 #: Re-choose among this many of the best-ranked read sentences (measured on the
@@ -232,7 +241,9 @@ def org_like(span_text: str, corpus: str = "") -> bool:
 #: without one gives way to a sentence within the margin whose span holds one, else the question
 #: is refused as a near miss. Measured on the 948 dev items of 0.16.0 (docs/reader.md).
 FIGURE_SPAN_CHECK = True
-_FIGURE = re.compile(NUMBER.pattern + r"|[一二三四五六七八九十两]+点")
+_FIGURE = re.compile(NUMBER.pattern + r"|[一二三四五六七八九十两]+点|半个?(?:小时|钟头|天|年|月)")
+#: Quantities that count nothing ("认定一批…园区" answers no "具体要认定多少个？").
+_VAGUE = re.compile(r"一(?:批|些|系列|众)|若干|多个|数个")
 
 
 #: How far a title's brackets 《…》 may lie from a span inside the title, in characters.
@@ -252,6 +263,29 @@ def in_title(article: str, span: tuple[int, int]) -> bool:
     after = article[span[1]:span[1] + TITLE_REACH]
     return before.rfind("《") > before.rfind("》") and -1 < after.find("》") and (
         after.find("《") == -1 or after.find("》") < after.find("《"))
+
+
+#: A "who" question's span that names nobody (no jieba name, organisation or proper noun, no
+#: organisation word, no Latin name: "半』" for "Who hosted it?") is no answer: it
+#: gives way to a sentence naming a person, else the question is refused as a near miss.
+#: Measured on the 1,230 dev items of 0.17.0 (docs/reader.md).
+NAMELESS_SPAN_CHECK = True
+
+
+def nameless(span_text: str, corpus: str = "") -> bool:
+    """Whether ``span_text`` names no one and nothing (see :data:`NAMELESS_SPAN_CHECK`); a
+    name ``corpus`` (Simplified, no whitespace) writes after a title is a name whatever jieba
+    tags it (高松, 高文).
+
+    >>> nameless("半』"), nameless("吳歡"), nameless("香港科技大學(廣州)與華為"), nameless("Cheng Yu")
+    (True, False, False, False)
+    >>> nameless("高文", "鹏城实验室主任高文表示")
+    False
+    """
+    text = to_simplified(span_text).strip()
+    if re.search(r"[A-Z][a-z]+|[A-Z]{2,}", text) or _ORG_WORD.search(text) or corpus and corpus_person(text, corpus):
+        return False
+    return not any(f[:2] in ("nr", "nt", "nz") for _, f in pseg.lcut(text))  # a place alone is no one
 
 
 def restated_best(request, sentences, read=None, near=float("inf")):
@@ -293,14 +327,17 @@ def restated_best(request, sentences, read=None, near=float("inf")):
     if best.answer is None:
         return False, None
     asked = request.asked or request.question
-    kind = expected_answer_type(asked)
+    typed = getattr(request, "typed", "") or asked  # "那南沙呢？" asks what its whole question asks
+    kind = expected_answer_type(typed)
     titled = TITLE_SPAN_CHECK and kind in ("number", "date")
-    measure = asked_measure(to_simplified(asked)) if MEASURE_SPAN_CHECK and kind == "number" else None
+    measure = asked_measure(to_simplified(typed)) if MEASURE_SPAN_CHECK and kind == "number" else None
     counted = measure_pattern(measure) if measure else None
     org = ORG_SPAN_CHECK and kind == "org"
     # "What computing capacity will …?" asks a figure without a number cue: its unit says so
-    dimension = asked_dimension(to_simplified(asked)) if FIGURE_SPAN_CHECK else None
+    # (a ratio asked, "How much more computing power … than …?", is no figure in the unit)
+    dimension = asked_dimension(to_simplified(typed)) if FIGURE_SPAN_CHECK and measure != "倍" else None
     figured = FIGURE_SPAN_CHECK and (kind == "number" or dimension is not None)
+    counts = kind == "number" and asks_count(to_simplified(typed))
     names = getattr(request.kb, "corpus_names", None)
     corpus = names.text if names is not None else ""
 
@@ -310,9 +347,13 @@ def restated_best(request, sentences, read=None, near=float("inf")):
     def entitled(c) -> bool:
         return titled and in_title(request.kb.articles[c.doc].repaired.text, c.answer)
 
-    def unfigured(c) -> bool:  # no figure, or not in the asked unit
-        text = to_simplified(span(c))
-        return figured and not (_FIGURE.search(text) and (dimension is None or dimension.search(text)))
+    def unfigured(c) -> bool:  # no figure, not in the asked unit, or a sum for a count
+        text = _VAGUE.sub(" ", to_simplified(span(c)))
+        if not figured:
+            return False
+        if dimension is not None:  # the unit's pattern holds the figure (a clock time may have none: 下午)
+            return not dimension.search(text)
+        return not _FIGURE.search(text) or counts and states_only_sums(text)
 
     # a follow-up asking for another thing ("他还建议成立什么设施？", "And who is the CEO?"): a span
     # repeating the earlier turn (its terms carried in the rewrite, or its answer) is no answer
@@ -322,12 +363,18 @@ def restated_best(request, sentences, read=None, near=float("inf")):
         return restates(asked, text) or earlier is not None and (
             restates(request.question, text) or bool(earlier) and restates(earlier, text))
 
+    # a "who" question's replacement names a person ("And who is the company's CEO?" is not
+    # answered by another sentence's clause when the CTO's name repeats the earlier answer);
+    # an English relative "who" ("… chaired by 陈晓峰, who argues …") asks no person
+    who = kind == "person" and (detect_script(typed) != "en" or _ASKS_WHO_EN.match(typed))
+
     def misfit(c) -> bool:
         if c.answer is None:
             return True
         return (repeats(span(c))
                 or entitled(c) or org and not org_like(span(c), corpus)
-                or counted is not None and not counted.search(to_simplified(span(c))) or unfigured(c))
+                or counted is not None and not counted.search(to_simplified(span(c))) or unfigured(c)
+                or who and NAMELESS_SPAN_CHECK and nameless(span(c), corpus))
 
     if dimension is not None and not dimension.search(to_simplified(span(best))):
         # the sentence states the asked figure once, outside the span ("前海深港人工智能算力中心" of
@@ -341,13 +388,9 @@ def restated_best(request, sentences, read=None, near=float("inf")):
         return False, None
     restated = repeats(span(best))
     if org and not restated:
-        return not _PLURAL_ORG.search(to_simplified(asked)), None
-    numberless = unfigured(best)
+        return not _PLURAL_ORG.search(to_simplified(typed)), None
+    numberless = unfigured(best) or who and NAMELESS_SPAN_CHECK and nameless(span(best), corpus)
     within_margin_only = not (restated or entitled(best))  # a count in another measure, no figure
-    # a "who" question's replacement names a person ("And who is the company's CEO?" is not
-    # answered by another sentence's clause when the CTO's name repeats the earlier answer);
-    # an English relative "who" ("… chaired by 陈晓峰, who argues …") asks no person
-    who = kind == "person" and (detect_script(asked) != "en" or _ASKS_WHO_EN.match(asked))
     for c in sentences[1:PERSON_SCAN]:
         if within_margin_only and best.score - c.score > near:
             break

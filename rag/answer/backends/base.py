@@ -109,6 +109,9 @@ class AnswerRequest:
         earlier: for a follow-up asking for another thing ("他还提出了什么？",
             "And who is the CEO?"), the previous turn's answer (Simplified; "" when
             it had none), which repeated is no answer; None for other questions.
+        typed: the words that say what kind of answer is asked when ``asked`` does not: a
+            short contrast made whole ("那鹏城云脑III呢？" after "鹏城云脑II配备多少存储？":
+            "鹏城云脑III配备多少存储？", whose answer is a storage size); "" otherwise.
         assessment: see the attribute's comment (None: no reader).
     """
 
@@ -120,6 +123,7 @@ class AnswerRequest:
     asked: str = ""
     person: str = ""
     earlier: str | None = None
+    typed: str = ""
     #: The reader's verdict (rag.answer.answerability.Assessment) when the pipeline
     #: has a reader: the answer span, the reranked sentences, answerability.
     assessment: object = None
