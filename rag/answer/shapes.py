@@ -30,7 +30,7 @@ from rag.answer.lexical import (
     measure_pattern,
     states_only_sums,
 )
-from rag.answer.persons import TITLE_BEFORE_NAME, corpus_person, named_person, person_like, title_run, whole_name
+from rag.answer.persons import TITLE_BEFORE_NAME, TITLE_END, corpus_person, named_person, person_like, title_run, whole_name
 from rag.script import detect_script, to_simplified
 
 #: Re-choose among this many of the best-ranked read sentences (measured on the
@@ -266,7 +266,7 @@ def in_title(article: str, span: tuple[int, int]) -> bool:
 
 
 #: A "who" question's span that names nobody (no jieba name, organisation or proper noun, no
-#: organisation word, no Latin name: "半』" for "Who hosted it?") is no answer: it
+#: organisation word or title, no Latin name: "半』" for "Who hosted it?") is no answer: it
 #: gives way to a sentence naming a person, else the question is refused as a near miss.
 #: Measured on the 1,230 dev items of 0.17.0 (docs/reader.md).
 NAMELESS_SPAN_CHECK = True
@@ -279,11 +279,13 @@ def nameless(span_text: str, corpus: str = "") -> bool:
 
     >>> nameless("半』"), nameless("吳歡"), nameless("香港科技大學(廣州)與華為"), nameless("Cheng Yu")
     (True, False, False, False)
-    >>> nameless("高文", "鹏城实验室主任高文表示")
-    False
+    >>> nameless("高文", "鹏城实验室主任高文表示"), nameless("英國皇家工程院外籍院士")
+    (False, False)
     """
     text = to_simplified(span_text).strip()
     if re.search(r"[A-Z][a-z]+|[A-Z]{2,}", text) or _ORG_WORD.search(text) or corpus and corpus_person(text, corpus):
+        return False
+    if TITLE_END.search(re.sub(r"\W+$", "", text)):  # a title names someone's role (英国皇家工程院外籍院士)
         return False
     return not any(f[:2] in ("nr", "nt", "nz") for _, f in pseg.lcut(text))  # a place alone is no one
 
