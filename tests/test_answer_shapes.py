@@ -6,7 +6,8 @@ topic, and an English "when" that is a conjunction asks no date."""
 import pytest
 
 from rag.answer.followup import needs_context
-from rag.answer.lexical import asked_dimension, asks_count, asks_money, expected_answer_type
+from rag.answer.lexical import asks_money, expected_answer_type
+from rag.answer.units import asked_dimension, asks_count
 from rag.answer.shapes import nameless
 
 

@@ -306,7 +306,7 @@ def test_a_count_is_answered_in_the_measure_it_asks_for(pipeline):
 def test_a_number_question_needs_a_figure_and_the_asked_unit(pipeline):
     """A span with no figure ("計劃今年進一步提升算力") or without the unit of an
     asked age ("20余年" is no age) is a near miss; "三點" counts points."""
-    from rag.answer.lexical import asked_dimension
+    from rag.answer.units import asked_dimension
 
     assert asked_dimension("他今年多大年纪？").search("58岁") and not asked_dimension("他今年多大年纪？").search("20余年")
     assert asked_dimension("那个座谈会开了几个钟头？").search("3小时")

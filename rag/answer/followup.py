@@ -56,9 +56,10 @@ _CONTRAST = re.compile(r"^(那|那么|而|还有)?[^，,。]{0,24}呢[？?]?$|^(
 _CARRY_TAGS = ("n", "vn", "eng")
 _ENTITY_TAGS = ("nr", "ns", "nt", "nz", "nrt", "nrfg", "eng")
 MIN_OWN_KEYWORDS = 3
-#: A question's own keyword counts when its IDF over the passages (rag.search.knowledge_base
-#: .keyword_idf) is at least this: "重点投向哪些领域？" names no topic (重点 1.55, 领域 1.25 of at
-#: most 4.58 with the five articles). Measured on the 1,230 dev items of 0.17.0 (docs/reader.md).
+#: A question's own keyword counts when it is a name (深圳, 华为) or its IDF over the passages
+#: (rag.search.knowledge_base.keyword_idf) is at least this: "重点投向哪些领域？" names no topic
+#: (重点 1.55, 领域 1.25 of at most 4.58 with the five articles). Measured on the 1,230 dev
+#: items of 0.17.0 (docs/reader.md).
 OWN_TERM_IDF = 2.0
 
 
@@ -96,8 +97,9 @@ def needs_context(question: str, vocabulary=None) -> bool:
     if refers_back(q):
         return True
     own = _terms(q, drop_entities=False)
-    if isinstance(vocabulary, dict):  # words in most passages (重点, 领域) name no topic of their own
-        own = [t for t in own if vocabulary.get(t, OWN_TERM_IDF) >= OWN_TERM_IDF]
+    if isinstance(vocabulary, dict):  # words in most passages (重点, 领域) name no topic of their own; names do (深圳)
+        named = set(_terms(q, drop_entities=False)) - set(_terms(q, drop_entities=True))
+        own = [t for t in own if t in named or vocabulary.get(t, OWN_TERM_IDF) >= OWN_TERM_IDF]
     if len(own) >= MIN_OWN_KEYWORDS:
         return False
     return vocabulary is None or not unseen_words(q, vocabulary, verbs=True)  # 下雨: a new topic

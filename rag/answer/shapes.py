@@ -20,17 +20,9 @@ import re
 import jieba.posseg as pseg
 
 from rag.answer.followup import stage_terms
-from rag.answer.lexical import (
-    NUMBER,
-    ORG_SUFFIX,
-    asked_dimension,
-    asked_measure,
-    asks_count,
-    expected_answer_type,
-    measure_pattern,
-    states_only_sums,
-)
+from rag.answer.lexical import NUMBER, ORG_SUFFIX, asked_measure, expected_answer_type, measure_pattern
 from rag.answer.persons import TITLE_BEFORE_NAME, TITLE_END, corpus_person, named_person, person_like, title_run, whole_name
+from rag.answer.units import asked_dimension, asks_count, states_only_sums
 from rag.script import detect_script, to_simplified
 
 #: Re-choose among this many of the best-ranked read sentences (measured on the
@@ -298,7 +290,7 @@ def restated_best(request, sentences, read=None, near=float("inf")):
     or date question's span lies inside a 《…》 title (:func:`in_title`), counts in
     another measure than the one asked, holds no figure (:data:`FIGURE_SPAN_CHECK`)
     or lacks the unit of an asked age, duration or length
-    (rag.answer.lexical.asked_dimension), or when a "which company" question's span
+    (rag.answer.units.asked_dimension), or when a "which company" question's span
     names no organisation (:func:`org_like`). The replacement is the best-ranked of
     the first :data:`PERSON_SCAN` sentences whose span is of the shape; for a measure,
     a figure or a unit only a sentence whose rerank score is within
