@@ -98,7 +98,7 @@ def needs_context(question: str, vocabulary=None) -> bool:
         return True
     own = _terms(q, drop_entities=False)
     if isinstance(vocabulary, dict):  # words in most passages (重点, 领域) name no topic of their own; names do (深圳)
-        named = set(_terms(q, drop_entities=False)) - set(_terms(q, drop_entities=True))
+        named = set(own) - set(_terms(q, drop_entities=True))
         own = [t for t in own if t in named or vocabulary.get(t, OWN_TERM_IDF) >= OWN_TERM_IDF]
     if len(own) >= MIN_OWN_KEYWORDS:
         return False

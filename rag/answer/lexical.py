@@ -119,6 +119,9 @@ MONEY_CHECK = True
 #: as a sum (成本降低超过50%): no sum is required of it.
 _ASKS_CHANGE = re.compile(r"\bby how much\b|\b(?:fall|fell|drop|dropped|decline|declined|rise|rose|grow|grew|increase|increased"
                           r"|decrease|decreased|reduced?|shrink|shrank)\b|(?:降低|下降|减少|提高|增长|提升|增加)了?(?:多少|几)", re.I)
+_ASKS_MONEY = re.compile(r"多少钱|资金|经费|投资|出资|资助|补贴|奖励|融资|预算|拨款|\bfund(?:s|ing|ed)?\b|\bmoney\b"
+                         r"|\binvest(?:ment|ed|s)?\b|\bbudget\b|\bcosts?\b|\bsubsid|\bgrants?\b|\byuan\b", re.I)
+_MONEY = re.compile(r"\d[\d.,]*\s*[万亿]*元|[一二三四五六七八九十百千万亿两]+元|[万亿]元|\byuan\b|美元|港元|港币|\$\s?\d")
 
 
 def asks_money(question_simplified: str) -> bool:
@@ -126,9 +129,6 @@ def asks_money(question_simplified: str) -> bool:
     return bool(_ASKS_MONEY.search(question_simplified)) and not _ASKS_CHANGE.search(question_simplified)
 
 
-_ASKS_MONEY = re.compile(r"多少钱|资金|经费|投资|出资|资助|补贴|奖励|融资|预算|拨款|\bfund(?:s|ing|ed)?\b|\bmoney\b"
-                         r"|\binvest(?:ment|ed|s)?\b|\bbudget\b|\bcosts?\b|\bsubsid|\bgrants?\b|\byuan\b", re.I)
-_MONEY = re.compile(r"\d[\d.,]*\s*[万亿]*元|[一二三四五六七八九十百千万亿两]+元|[万亿]元|\byuan\b|美元|港元|港币|\$\s?\d")
 _COUNT = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十百千万亿两]+)[多余]?"
 # A title asked for by "<title>是谁 / 由谁担任": 秘书长, 署长, 主任, 区委书记, 首席执行官.
 _TITLE = re.compile(r"(长|主任|书记|主席|总裁|总监|经理|董事|委员|常委|顾问|官)$")

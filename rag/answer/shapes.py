@@ -362,13 +362,16 @@ def restated_best(request, sentences, read=None, near=float("inf")):
     # an English relative "who" ("… chaired by 陈晓峰, who argues …") asks no person
     who = kind == "person" and (detect_script(typed) != "en" or _ASKS_WHO_EN.match(typed))
 
+    def unnamed(c) -> bool:  # a who-question's span naming no one
+        return bool(who) and NAMELESS_SPAN_CHECK and nameless(span(c), corpus)
+
     def misfit(c) -> bool:
         if c.answer is None:
             return True
         return (repeats(span(c))
                 or entitled(c) or org and not org_like(span(c), corpus)
                 or counted is not None and not counted.search(to_simplified(span(c))) or unfigured(c)
-                or who and NAMELESS_SPAN_CHECK and nameless(span(c), corpus))
+                or unnamed(c))
 
     if dimension is not None and not dimension.search(to_simplified(span(best))):
         # the sentence states the asked figure once, outside the span ("前海深港人工智能算力中心" of
@@ -383,7 +386,7 @@ def restated_best(request, sentences, read=None, near=float("inf")):
     restated = repeats(span(best))
     if org and not restated:
         return not _PLURAL_ORG.search(to_simplified(typed)), None
-    numberless = unfigured(best) or who and NAMELESS_SPAN_CHECK and nameless(span(best), corpus)
+    numberless = unfigured(best) or unnamed(best)
     within_margin_only = not (restated or entitled(best))  # a count in another measure, no figure
     for c in sentences[1:PERSON_SCAN]:
         if within_margin_only and best.score - c.score > near:
